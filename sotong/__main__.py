@@ -1,0 +1,3 @@
+from sotong.cli import main
+
+main()

@@ -1,0 +1,351 @@
+"""The `sotong` command: run the system, manage organisations, and every Django command.
+
+sotong demo        set up the demo city and run web server, worker and scheduler
+sotong serve       the web server (gunicorn)
+sotong worker      run background tasks
+sotong scheduler   turn due work into tasks (one active at a time)
+sotong createorg   add a municipality
+sotong check       check configuration, database and migrations
+sotong genkey      print a new encryption key
+sotong rotate-encryption   re-encrypt stored secrets with the first key
+sotong <django command>    migrate, createsuperuser, shell, ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from typing import NoReturn
+
+OWN_COMMANDS = (
+    "demo",
+    "serve",
+    "worker",
+    "scheduler",
+    "createorg",
+    "check",
+    "genkey",
+    "rotate-encryption",
+)
+
+
+class CliError(Exception):
+    """An error the operator can act on; printed as one line, exit status ``code``."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    raise CliError(message, code)
+
+
+def setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sotong.settings")
+    import django
+
+    django.setup()
+
+
+def check_database(*, migrated: bool = True) -> None:
+    """Fail with one line unless the database answers (and has every migration)."""
+    from django.conf import settings
+    from django.db import DatabaseError, connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    where = settings.CONFIG.database_url_for_display
+    try:
+        connection.ensure_connection()
+    except DatabaseError as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        fail(f"cannot connect to the database {where}: {reason}", 3)
+    if migrated:
+        executor = MigrationExecutor(connection)
+        pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        if pending:
+            fail(
+                f"the database {where} has {len(pending)} unapplied migrations: run `sotong migrate`",
+                3,
+            )
+
+
+def cmd_genkey(args: argparse.Namespace) -> None:
+    from cryptography.fernet import Fernet
+
+    print(Fernet.generate_key().decode())
+
+
+def cmd_check(args: argparse.Namespace) -> None:
+    setup_django()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    call_command("check", deploy=settings.CONFIG.is_production, fail_level="ERROR")
+    check_database()
+    print(f"ok: {settings.CONFIG.environment}, database {settings.CONFIG.database_url_for_display}")
+
+
+def cmd_rotate_encryption(args: argparse.Namespace) -> None:
+    setup_django()
+    check_database()
+    from sotong.core import crypto
+
+    print(f"re-encrypted {crypto.rotate_all()} values with the first key")
+
+
+def gunicorn_command(bind: str, extra: Sequence[str] = ()) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        "python:sotong.gunicorn_conf",
+        "--bind",
+        bind,
+        *extra,
+        "sotong.wsgi:application",
+    ]
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    setup_django()
+    check_database()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    if not settings.DEBUG:
+        call_command("collectstatic", interactive=False, verbosity=0)
+    extra = ["--workers", str(args.workers)] if args.workers else []
+    command = gunicorn_command(args.bind, extra)
+    os.execv(command[0], command)  # noqa: S606 - replaces this process with gunicorn
+
+
+def cmd_worker(args: argparse.Namespace) -> None:
+    setup_django()
+    check_database()
+    from sotong.core.worker import run_worker
+
+    run_worker(
+        queues=args.queues.split(","),
+        interval=args.interval,
+        batch=args.batch,
+        max_tasks=args.max_tasks,
+    )
+
+
+def cmd_scheduler(args: argparse.Namespace) -> None:
+    setup_django()
+    check_database()
+    from sotong.core import scheduler
+
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    scheduler.run(stop, tick=args.tick)
+
+
+def cmd_createorg(args: argparse.Namespace) -> None:
+    setup_django()
+    check_database()
+    import secrets
+
+    from django.core.exceptions import ValidationError
+
+    from sotong.core import actions
+    from sotong.core.audit import Actor
+    from sotong.core.demo import load_department_specs
+    from sotong.core.roles import Role
+
+    actor = Actor("cli:" + os.environ.get("USER", "operator"), source="cli")
+    try:
+        specs = load_department_specs(args.departments) if args.departments else []
+    except (OSError, ValueError, KeyError) as exc:
+        fail(f"cannot read departments from {args.departments}: {exc}", 2)
+    try:
+        organisation = actions.create_organisation(
+            actor, slug=args.slug, name=args.name, name_en=args.name_en, departments=specs
+        )
+        print(f"created {organisation.name} ({organisation.slug}) with {len(specs)} departments")
+        if args.admin:
+            password = secrets.token_urlsafe(12)
+            actions.add_staff(
+                actor,
+                organisation,
+                username=args.admin,
+                display_name=args.admin,
+                role=Role.ADMIN,
+                password=password,
+            )
+            print(f"administrator {args.admin} can sign in with the password: {password}")
+    except ValidationError as exc:
+        fail("; ".join(exc.messages), 2)
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    setup_django()
+    check_database(migrated=False)
+    from django.core.management import call_command
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from sotong.core.demo import DEMO_PASSWORD, demo_staff, seed_demo
+
+    console = Console(stderr=True)
+    with console.status("Applying database migrations…"):
+        call_command("migrate", interactive=False, verbosity=0)
+    steps = 1 + len(demo_staff())
+    with Progress(console=console, transient=True) as progress:
+        bar = progress.add_task("Preparing the demo city (순천시)…", total=steps)
+        organisation = seed_demo(lambda step: progress.advance(bar))
+    console.print(f"[green]✓[/] {organisation.name}: demo data ready")
+    if args.no_serve:
+        return
+    url = f"http://{args.host}:{args.port}/"
+    # Our own interpreter and module only: no outside input reaches these commands.
+    children = {
+        "web": subprocess.Popen(gunicorn_command(f"{args.host}:{args.port}")),  # noqa: S603
+        "worker": subprocess.Popen([sys.executable, "-m", "sotong", "worker"]),
+        "scheduler": subprocess.Popen([sys.executable, "-m", "sotong", "scheduler"]),
+    }
+    console.print(f"\n[bold]Sotong is running at {url}[/]")
+    console.print(
+        f"Sign in as [bold]admin[/] (or pr.editor, sewer.author, …) with password [bold]{DEMO_PASSWORD}[/]"
+    )
+    console.print("Press Ctrl-C to stop.\n")
+    supervise(children, console)
+
+
+def supervise(children: dict[str, subprocess.Popen[bytes]], console: object) -> None:
+    """Wait until Ctrl-C/SIGTERM or a child exits, then stop every child cleanly."""
+    stopping = threading.Event()
+
+    def request_stop(signum: int, frame: object) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    failed = None
+    while not stopping.is_set():
+        for name, child in children.items():
+            if child.poll() is not None:
+                failed = name
+                stopping.set()
+        stopping.wait(0.5)
+    for child in children.values():
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for child in children.values():
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+    if failed is not None:
+        fail(
+            f"the {failed} process stopped unexpectedly (exit {children[failed].returncode}); stopped the rest",
+            1,
+        )
+    print("stopped", file=sys.stderr)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sotong",
+        description="Sotong (소통): the citizen-communication hub for city halls.",
+        epilog="Any other command is a Django management command (e.g. `sotong migrate`).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="set up the demo city and run everything")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--no-serve", action="store_true", help="only prepare the database")
+    demo.set_defaults(handler=cmd_demo)
+
+    serve = sub.add_parser("serve", help="run the web server (gunicorn)")
+    serve.add_argument("--bind", default=os.environ.get("SOTONG_BIND", "127.0.0.1:8000"))
+    serve.add_argument("--workers", type=int, default=0, help="web worker processes")
+    serve.set_defaults(handler=cmd_serve)
+
+    worker = sub.add_parser("worker", help="run background tasks")
+    worker.add_argument("--queues", default="default,platform,maintenance")
+    worker.add_argument(
+        "--interval", type=float, default=1.0, help="seconds between polls when idle"
+    )
+    worker.add_argument("--batch", action="store_true", help="exit when the queue is empty")
+    worker.add_argument("--max-tasks", type=int, default=None)
+    worker.set_defaults(handler=cmd_worker)
+
+    scheduler = sub.add_parser("scheduler", help="turn due work into tasks")
+    scheduler.add_argument("--tick", type=float, default=1.0, help="seconds between rounds")
+    scheduler.set_defaults(handler=cmd_scheduler)
+
+    createorg = sub.add_parser("createorg", help="add a municipality")
+    createorg.add_argument("slug", help="identifier, e.g. suncheon")
+    createorg.add_argument("name", help="name, e.g. 순천시")
+    createorg.add_argument("--name-en", default="")
+    createorg.add_argument(
+        "--departments",
+        metavar="FILE.json",
+        help="departments to create: a JSON list of {code, name, kind, parent?, aliases?}",
+    )
+    createorg.add_argument("--admin", metavar="USERNAME", help="also create an administrator login")
+    createorg.set_defaults(handler=cmd_createorg)
+
+    sub.add_parser("check", help="check configuration, database and migrations").set_defaults(
+        handler=cmd_check
+    )
+    sub.add_parser("genkey", help="print a new encryption key").set_defaults(handler=cmd_genkey)
+    sub.add_parser(
+        "rotate-encryption", help="re-encrypt stored secrets with the first key"
+    ).set_defaults(handler=cmd_rotate_encryption)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    from django.core.exceptions import ImproperlyConfigured
+    from django.core.management.base import CommandError
+    from django.db import DatabaseError
+
+    from sotong.config import ConfigError
+
+    try:
+        if args_list and args_list[0] not in OWN_COMMANDS and not args_list[0].startswith("-"):
+            setup_django()
+            from django.core.management import execute_from_command_line
+
+            execute_from_command_line(["sotong", *args_list])
+            return
+        args = build_parser().parse_args(args_list)
+        args.handler(args)
+    except ConfigError as exc:
+        print(f"sotong: configuration error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except ImproperlyConfigured as exc:
+        print(f"sotong: configuration error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except CliError as exc:
+        print(f"sotong: error: {exc}", file=sys.stderr)
+        sys.exit(exc.code)
+    except CommandError as exc:
+        print(f"sotong: error: {exc}", file=sys.stderr)
+        sys.exit(1)
+    except DatabaseError as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"sotong: database error: {reason}", file=sys.stderr)
+        sys.exit(3)
+    except KeyboardInterrupt:
+        sys.exit(130)
