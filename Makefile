@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP_FLAGS := --quiet --disable-pip-version-check
 
-.PHONY: demo test lint typecheck unit unit-postgres e2e bench messages clean
+.PHONY: demo test lint typecheck unit unit-postgres e2e bench messages messages-extract clean
 
 $(VENV)/.runtime: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "make: Python 3.12 or newer is required (python3.12 not found)"; exit 1; }
@@ -25,7 +25,7 @@ demo: $(VENV)/.runtime
 	$(BIN)/sotong demo
 
 test: $(VENV)/.dev
-	scripts/system-deps.sh chromium postgresql
+	scripts/system-deps.sh chromium postgresql gettext
 	$(MAKE) lint typecheck
 	$(BIN)/sotong makemigrations --check --dry-run
 	$(MAKE) unit unit-postgres e2e
@@ -52,7 +52,11 @@ bench: $(VENV)/.dev
 	scripts/system-deps.sh wrk
 	$(BIN)/python -m bench
 
-# Recompile translations after editing sotong/locale/*/LC_MESSAGES/django.po.
+# Translations: extract new strings into the Korean catalogue (needs GNU gettext),
+# translate them in sotong/locale/ko/LC_MESSAGES/django.po, then compile.
+messages-extract: $(VENV)/.dev
+	cd sotong && ../$(BIN)/sotong makemessages -l ko --no-obsolete --ignore "tests/*" --ignore "*/tests/*" --ignore conftest.py
+
 messages: $(VENV)/.dev
 	$(BIN)/python -m sotong.i18n_compile
 

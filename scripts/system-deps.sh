@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests and benchmarks need, if missing:
-# chromium (browser tests), postgresql (the scale-out database tests), wrk (benchmarks).
+# chromium (browser tests), postgresql (the scale-out database tests), gettext (the check that
+# every interface string is translated), wrk (benchmarks).
 # Never downloads a browser of its own: Playwright drives Debian's chromium.
 set -euo pipefail
 
@@ -10,6 +11,7 @@ for what in "$@"; do
     chromium) command -v chromium >/dev/null 2>&1 || want+=(chromium fonts-noto-cjk) ;;
     postgresql) ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || want+=(postgresql) ;;
     wrk) command -v wrk >/dev/null 2>&1 || want+=(wrk) ;;
+    gettext) command -v xgettext >/dev/null 2>&1 || want+=(gettext) ;;
     *) echo "system-deps: unknown component $what" >&2; exit 2 ;;
   esac
 done

@@ -50,8 +50,12 @@ def fail(message: str, code: int = 1) -> NoReturn:
 def setup_django() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sotong.settings")
     import django
+    from django.utils import translation
 
     django.setup()
+    # Messages from actions follow the operator's locale: Korean under a ko_* locale.
+    locale = os.environ.get("LC_ALL") or os.environ.get("LC_MESSAGES") or os.environ.get("LANG", "")
+    translation.activate("ko" if locale.startswith("ko") else "en")
 
 
 def check_database(*, migrated: bool = True) -> None:

@@ -1,0 +1,135 @@
+"""The `sotong` command: clear one-line errors, organisation creation, the demo."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from cryptography.fernet import Fernet
+
+pytestmark = pytest.mark.multiprocess
+
+
+def one_line_error(result: subprocess.CompletedProcess, code: int, text: str) -> None:
+    assert result.returncode == code, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("sotong: ")
+    assert text in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_environment_variable(run_sotong) -> None:
+    result = run_sotong("check", check=False, env={"SOTONG_DEBUG": "perhaps"})
+    one_line_error(result, 2, "SOTONG_DEBUG must be true or false")
+
+
+def test_unsafe_production_configuration(run_sotong) -> None:
+    result = run_sotong("serve", check=False, env={"SOTONG_ENV": "production"})
+    one_line_error(result, 2, "unsafe production configuration")
+
+
+def test_unreachable_database_hides_the_password(run_sotong) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # nothing listens here once closed
+    url = f"postgres://sotong:hunter2@127.0.0.1:{port}/sotong"
+    for command in (["worker"], ["migrate"]):
+        result = run_sotong(*command, check=False, env={"DATABASE_URL": url})
+        one_line_error(result, 3, "database")
+        assert "hunter2" not in result.stderr
+
+
+def test_missing_migrations_are_reported(run_sotong) -> None:
+    for command in ("serve", "worker", "scheduler", "check"):
+        result = run_sotong(command, check=False)
+        one_line_error(result, 3, "unapplied migrations: run `sotong migrate`")
+
+
+def test_createorg_with_departments_and_admin(run_sotong, tmp_path) -> None:
+    run_sotong("migrate", "--verbosity", "0")
+    departments = tmp_path / "departments.json"
+    departments.write_text(
+        '[{"code": "bureau", "name": "건설국", "kind": "bureau"},'
+        ' {"code": "sewer", "name": "하수과", "kind": "division", "parent": "bureau"}]',
+        encoding="utf-8",
+    )
+    result = run_sotong(
+        "createorg", "yeosu", "여수시", "--departments", str(departments), "--admin", "yeosu-admin"
+    )
+    assert "created 여수시 (yeosu) with 2 departments" in result.stdout
+    assert "yeosu-admin can sign in with the password:" in result.stdout
+    again = run_sotong("createorg", "yeosu", "여수시", check=False, env={"LANG": "C.UTF-8"})
+    one_line_error(again, 2, "already exists")
+    korean = run_sotong("createorg", "yeosu", "여수시", check=False, env={"LANG": "ko_KR.UTF-8"})
+    one_line_error(korean, 2, "같은 식별자의 기관이 이미 있습니다")
+    missing = run_sotong(
+        "createorg", "mokpo", "목포시", "--departments", "/nonexistent.json", check=False
+    )
+    one_line_error(missing, 2, "cannot read departments")
+
+
+def test_genkey_prints_a_usable_key(run_sotong) -> None:
+    key = run_sotong("genkey").stdout.strip()
+    Fernet(key.encode())
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_demo_runs_everything_and_stops_cleanly_on_ctrl_c(run_sotong, tmp_path) -> None:
+    port = free_port()
+    log = tmp_path / "demo.log"
+    with log.open("w") as output:
+        demo = subprocess.Popen(
+            [sys.executable, "-m", "sotong", "demo", "--port", str(port)],
+            env=run_sotong.env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert time.monotonic() < deadline, log.read_text()
+            assert demo.poll() is None, log.read_text()
+            text = log.read_text()
+            if "started on queues" in text and "is active" in text:
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+            time.sleep(0.3)
+        login = httpx.get(f"http://127.0.0.1:{port}/accounts/login/", timeout=5)
+        assert "소통" in login.text
+        static = httpx.get(f"http://127.0.0.1:{port}/static/vendor/htmx/htmx.min.js", timeout=5)
+        assert static.status_code == 200
+        # Ctrl-C goes to the whole foreground process group.
+        os.killpg(demo.pid, signal.SIGINT)
+        demo.wait(timeout=60)
+    finally:
+        if demo.poll() is None:
+            os.killpg(demo.pid, signal.SIGKILL)
+    output = log.read_text()
+    assert demo.returncode == 0, output
+    assert "Sotong is running at" in output
+    assert "sotong-demo-2026" in output
+    assert "Traceback" not in output
+    assert "stopped" in output.splitlines()[-1]
+    # Everything is gone: nothing answers on the port.
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+
+    # A second run finds the demo city already there and changes nothing.
+    again = run_sotong("demo", "--no-serve")
+    assert again.returncode == 0
