@@ -36,6 +36,7 @@ class Config:
     csrf_trusted_origins: tuple[str, ...]
     database: dict[str, Any]
     database_url_for_display: str
+    https: bool
 
     @property
     def is_production(self) -> bool:
@@ -125,6 +126,9 @@ def load(environ: dict[str, str] | None = None) -> Config:
     production = environment == "production"
     debug = _bool("SOTONG_DEBUG", env.get("SOTONG_DEBUG", "false" if production else "true"))
     data_dir = Path(env.get("SOTONG_DATA_DIR", "var")).expanduser().resolve()
+    # Behind TLS (directly or through a proxy that sets X-Forwarded-Proto): cookies are
+    # sent over HTTPS only. An intranet served over plain HTTP must say so explicitly.
+    https = _bool("SOTONG_HTTPS", env.get("SOTONG_HTTPS", "true" if production else "false"))
 
     secret_key = env.get("SOTONG_SECRET_KEY", "")
     raw_keys = env.get("SOTONG_ENCRYPTION_KEY", "")
@@ -177,4 +181,5 @@ def load(environ: dict[str, str] | None = None) -> Config:
         csrf_trusted_origins=origins,
         database=_database(database_url, data_dir),
         database_url_for_display=redact_database_url(database_url),
+        https=https,
     )

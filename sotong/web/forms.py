@@ -9,18 +9,26 @@ from sotong.core.models import Department, DepartmentKind, Organisation, Staff
 from sotong.core.roles import Role
 
 
+class NoColon:
+    """Labels without Django's trailing colon, which Korean forms do not use."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
 class TimeInput(forms.TimeInput):
     input_type = "time"
 
 
-class OrganisationHoursForm(forms.ModelForm[Organisation]):
+class OrganisationHoursForm(NoColon, forms.ModelForm[Organisation]):
     class Meta:
         model = Organisation
         fields = ["work_start", "lunch_start", "lunch_end", "work_end"]
         widgets = {name: TimeInput(format="%H:%M") for name in fields}
 
 
-class DepartmentCreateForm(forms.Form):
+class DepartmentCreateForm(NoColon, forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100)
     code = forms.SlugField(
         label=_("Stable id"),
@@ -31,7 +39,10 @@ class DepartmentCreateForm(forms.Form):
         label=_("Kind"), choices=DepartmentKind.choices, initial=DepartmentKind.DIVISION
     )
     parent = forms.ModelChoiceField(
-        label=_("Parent (국/실)"), queryset=Department.objects.none(), required=False
+        label=_("Parent (국/실)"),
+        queryset=Department.objects.none(),
+        required=False,
+        empty_label=_("None (directly under the mayor)"),
     )
     aliases = forms.CharField(
         label=_("Other names"),
@@ -49,25 +60,30 @@ class DepartmentCreateForm(forms.Form):
         return [name.strip() for name in self.cleaned_data["aliases"].split(",") if name.strip()]
 
 
-class DepartmentRenameForm(forms.Form):
+class DepartmentRenameForm(NoColon, forms.Form):
     name = forms.CharField(label=_("New name"), max_length=100)
 
 
-class DepartmentMergeForm(forms.Form):
-    into = forms.ModelChoiceField(label=_("Merge into"), queryset=Department.objects.none())
+class DepartmentMergeForm(NoColon, forms.Form):
+    into = forms.ModelChoiceField(
+        label=_("Merge into"), queryset=Department.objects.none(), empty_label=_("Choose…")
+    )
 
     def __init__(self, *args: Any, departments: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["into"].queryset = departments  # type: ignore[attr-defined]
 
 
-class StaffCreateForm(forms.Form):
+class StaffCreateForm(NoColon, forms.Form):
     display_name = forms.CharField(label=_("Name"), max_length=100)
     username = forms.CharField(label=_("Username"), max_length=150)
     email = forms.EmailField(label=_("E-mail"), required=False)
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
     department = forms.ModelChoiceField(
-        label=_("Department"), queryset=Department.objects.none(), required=False
+        label=_("Department"),
+        queryset=Department.objects.none(),
+        required=False,
+        empty_label=_("No department"),
     )
     password = forms.CharField(
         label=_("Initial password"), widget=forms.PasswordInput, min_length=10
@@ -78,7 +94,7 @@ class StaffCreateForm(forms.Form):
         self.fields["department"].queryset = departments  # type: ignore[attr-defined]
 
 
-class StaffChangeForm(forms.ModelForm[Staff]):
+class StaffChangeForm(NoColon, forms.ModelForm[Staff]):
     class Meta:
         model = Staff
         fields = ["role", "department"]
@@ -86,9 +102,10 @@ class StaffChangeForm(forms.ModelForm[Staff]):
     def __init__(self, *args: Any, departments: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["department"].queryset = departments  # type: ignore[attr-defined]
+        self.fields["department"].empty_label = _("No department")  # type: ignore[attr-defined]
 
 
-class CalendarExceptionForm(forms.Form):
+class CalendarExceptionForm(NoColon, forms.Form):
     date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
     name = forms.CharField(label=_("Name"), max_length=100, initial="임시공휴일")
     closed = forms.TypedChoiceField(
@@ -99,7 +116,7 @@ class CalendarExceptionForm(forms.Form):
     )
 
 
-class AuditFilterForm(forms.Form):
+class AuditFilterForm(NoColon, forms.Form):
     action = forms.ChoiceField(label=_("Action"), required=False)
     actor = forms.CharField(label=_("Who"), required=False, max_length=150)
     since = forms.DateField(
