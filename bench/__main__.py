@@ -1,0 +1,22 @@
+"""`make bench`: run every benchmark and write its figures under bench/results/."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+
+BENCHMARKS = ["webhook_ceiling"]
+
+
+def main() -> None:
+    selected = sys.argv[1:] or BENCHMARKS
+    for name in selected:
+        module = importlib.import_module(f"bench.{name}")
+        print(f"{name}: running…", flush=True)
+        figures = module.run()
+        print(f"{name}: {json.dumps(figures, ensure_ascii=False)}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
