@@ -11,7 +11,6 @@ import re
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from sotong.cli import gunicorn_command
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -88,16 +89,7 @@ def gunicorn(app: str, env: dict[str, str]) -> Iterator[str]:
     """Run ``app`` under gunicorn with sotong.gunicorn_conf; yields the base URL."""
     port = free_port()
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-c",
-            "python:sotong.gunicorn_conf",
-            "--bind",
-            f"127.0.0.1:{port}",
-            app,
-        ],
+        gunicorn_command(f"127.0.0.1:{port}", app=app),
         env={**os.environ, **env},
         cwd=ROOT,
         stdout=subprocess.DEVNULL,

@@ -104,7 +104,10 @@ def cmd_rotate_encryption(args: argparse.Namespace) -> None:
     print(f"re-encrypted {crypto.rotate_all()} values with the first key")
 
 
-def gunicorn_command(bind: str, extra: Sequence[str] = ()) -> list[str]:
+def gunicorn_command(
+    bind: str, extra: Sequence[str] = (), app: str = "sotong.wsgi:application"
+) -> list[str]:
+    """Gunicorn with Sotong's server settings (sotong/gunicorn_conf.py)."""
     return [
         sys.executable,
         "-m",
@@ -114,7 +117,7 @@ def gunicorn_command(bind: str, extra: Sequence[str] = ()) -> list[str]:
         "--bind",
         bind,
         *extra,
-        "sotong.wsgi:application",
+        app,
     ]
 
 

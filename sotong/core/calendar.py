@@ -89,6 +89,11 @@ class BusinessCalendar:
         name = self._national.get(day)
         return str(name) if name else None
 
+    def holidays_between(self, start: dt.date, end: dt.date) -> list[tuple[dt.date, str]]:
+        """(day, name) of each holiday from ``start`` up to, not including, ``end``."""
+        days = (start + dt.timedelta(days=n) for n in range((end - start).days))
+        return [(day, name) for day in days if (name := self.holiday_name(day))]
+
     def is_business_day(self, day: dt.date) -> bool:
         if day in self.extra_open_days:
             return True

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.views import LoginView
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
@@ -22,7 +23,6 @@ from sotong.core import actions, selectors
 from sotong.core.calendar import calendar_for
 from sotong.core.models import CalendarException, Staff
 from sotong.core.roles import Capability
-from sotong.core.scheduler import LEASE_NAME
 from sotong.web import forms
 from sotong.web.decorators import staff_required
 
@@ -49,6 +49,22 @@ def _staff(request: HttpRequest) -> Staff:
     return staff
 
 
+def _submitted(
+    request: HttpRequest, form: BaseForm, action: Callable[[], object], success: Callable[[], str]
+) -> bool:
+    """For a POST with a valid form, run ``action``; True when it succeeded. Its
+    ValidationError becomes form errors, shown in the user's language."""
+    if request.method != "POST" or not form.is_valid():
+        return False
+    try:
+        action()
+    except ValidationError as error:
+        _add_errors(form, error)
+        return False
+    messages.success(request, success())
+    return True
+
+
 def _add_errors(form: BaseForm, error: ValidationError) -> None:
     if hasattr(error, "error_dict"):
         for field, errors in error.error_dict.items():
@@ -62,11 +78,7 @@ def home(request: HttpRequest) -> HttpResponse:
     staff = _staff(request)
     calendar = calendar_for(staff.organisation)
     today = timezone.localdate()
-    upcoming = [
-        (day, calendar.holiday_name(day))
-        for day in (today + dt.timedelta(days=offset) for offset in range(0, 60))
-        if calendar.holiday_name(day)
-    ][:5]
+    upcoming = calendar.holidays_between(today, today + dt.timedelta(days=60))[:5]
     context: dict[str, Any] = {
         "today": today,
         "today_is_business_day": calendar.is_business_day(today),
@@ -76,7 +88,6 @@ def home(request: HttpRequest) -> HttpResponse:
         "staff_count": selectors.staff_members(staff).count(),
         "recent": selectors.audit_entries(staff)[:8] if staff.can(Capability.VIEW_AUDIT) else [],
         "system": selectors.system_status() if staff.can(Capability.MANAGE_ORGANISATION) else None,
-        "lease_name": LEASE_NAME,
     }
     return render(request, "web/home.html", context)
 
@@ -92,17 +103,15 @@ def organisation_settings(request: HttpRequest) -> HttpResponse:
     organisation = staff.organisation
     can_edit = staff.can(Capability.MANAGE_ORGANISATION)
     form = forms.OrganisationHoursForm(request.POST or None, instance=organisation)
-    if request.method == "POST":
-        if not can_edit:
-            return HttpResponse(status=403)
-        if form.is_valid():
-            try:
-                actions.update_organisation_hours(staff, organisation, **form.cleaned_data)
-            except ValidationError as error:
-                _add_errors(form, error)
-            else:
-                messages.success(request, _("Working hours saved."))
-                return redirect("web:organisation")
+    if request.method == "POST" and not can_edit:
+        raise PermissionDenied
+    if _submitted(
+        request,
+        form,
+        lambda: actions.update_organisation_hours(staff, organisation, **form.cleaned_data),
+        lambda: _("Working hours saved."),
+    ):
+        return redirect("web:organisation")
     return render(
         request,
         "web/settings/organisation.html",
@@ -116,26 +125,23 @@ def department_list(request: HttpRequest) -> HttpResponse:
     departments = selectors.departments(staff)
     can_edit = staff.can(Capability.MANAGE_DEPARTMENTS)
     form = forms.DepartmentCreateForm(request.POST or None, departments=departments)
-    if request.method == "POST":
-        if not can_edit:
-            return HttpResponse(status=403)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                actions.create_department(
-                    staff,
-                    staff.organisation,
-                    code=data["code"],
-                    name=data["name"],
-                    kind=data["kind"],
-                    parent=data["parent"],
-                    aliases=form.alias_list(),
-                )
-            except ValidationError as error:
-                _add_errors(form, error)
-            else:
-                messages.success(request, _("Department %(name)s added.") % {"name": data["name"]})
-                return redirect("web:departments")
+    if request.method == "POST" and not can_edit:
+        raise PermissionDenied
+    if _submitted(
+        request,
+        form,
+        lambda: actions.create_department(
+            staff,
+            staff.organisation,
+            code=form.cleaned_data["code"],
+            name=form.cleaned_data["name"],
+            kind=form.cleaned_data["kind"],
+            parent=form.cleaned_data["parent"],
+            aliases=form.alias_list(),
+        ),
+        lambda: _("Department %(name)s added.") % {"name": form.cleaned_data["name"]},
+    ):
+        return redirect("web:departments")
     former = selectors.departments(staff, include_inactive=True).filter(is_active=False)
     return render(
         request,
@@ -154,14 +160,13 @@ def department_rename(request: HttpRequest, pk: int) -> HttpResponse:
     staff = _staff(request)
     department = get_object_or_404(selectors.departments(staff), pk=pk)
     form = forms.DepartmentRenameForm(request.POST or None, initial={"name": department.name})
-    if request.method == "POST" and form.is_valid():
-        try:
-            actions.rename_department(staff, department, form.cleaned_data["name"])
-        except ValidationError as error:
-            _add_errors(form, error)
-        else:
-            messages.success(request, _("Department renamed; the old name is kept as an alias."))
-            return redirect("web:departments")
+    if _submitted(
+        request,
+        form,
+        lambda: actions.rename_department(staff, department, form.cleaned_data["name"]),
+        lambda: _("Department renamed; the old name is kept as an alias."),
+    ):
+        return redirect("web:departments")
     return render(
         request,
         "web/settings/department_form.html",
@@ -177,18 +182,16 @@ def department_merge(request: HttpRequest, pk: int) -> HttpResponse:
     form = forms.DepartmentMergeForm(
         request.POST or None, departments=departments.exclude(pk=department.pk)
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            into = actions.merge_departments(staff, department, form.cleaned_data["into"])
-        except ValidationError as error:
-            _add_errors(form, error)
-        else:
-            messages.success(
-                request,
-                _("%(source)s merged into %(into)s.")
-                % {"source": department.name, "into": into.name},
-            )
-            return redirect("web:departments")
+    if _submitted(
+        request,
+        form,
+        lambda: actions.merge_departments(staff, department, form.cleaned_data["into"]),
+        lambda: (
+            _("%(source)s merged into %(into)s.")
+            % {"source": department.name, "into": form.cleaned_data["into"].name}
+        ),
+    ):
+        return redirect("web:departments")
     return render(
         request,
         "web/settings/department_form.html",
@@ -202,29 +205,15 @@ def staff_list(request: HttpRequest) -> HttpResponse:
     departments = selectors.departments(staff)
     can_edit = staff.can(Capability.MANAGE_STAFF)
     form = forms.StaffCreateForm(request.POST or None, departments=departments)
-    if request.method == "POST":
-        if not can_edit:
-            return HttpResponse(status=403)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                actions.add_staff(
-                    staff,
-                    staff.organisation,
-                    username=data["username"],
-                    display_name=data["display_name"],
-                    role=data["role"],
-                    department=data["department"],
-                    password=data["password"],
-                    email=data["email"],
-                )
-            except ValidationError as error:
-                _add_errors(form, error)
-            else:
-                messages.success(
-                    request, _("%(name)s can now sign in.") % {"name": data["display_name"]}
-                )
-                return redirect("web:staff")
+    if request.method == "POST" and not can_edit:
+        raise PermissionDenied
+    if _submitted(
+        request,
+        form,
+        lambda: actions.add_staff(staff, staff.organisation, **form.cleaned_data),
+        lambda: _("%(name)s can now sign in.") % {"name": form.cleaned_data["display_name"]},
+    ):
+        return redirect("web:staff")
     members = selectors.staff_members(staff).order_by("department__name", "display_name")
     return render(
         request, "web/settings/staff.html", {"members": members, "form": form, "can_edit": can_edit}
@@ -238,19 +227,18 @@ def staff_change(request: HttpRequest, pk: int) -> HttpResponse:
     form = forms.StaffChangeForm(
         request.POST or None, instance=member, departments=selectors.departments(staff)
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            actions.change_staff(
-                staff,
-                member,
-                role=form.cleaned_data["role"],
-                department=form.cleaned_data["department"],
-            )
-        except ValidationError as error:
-            _add_errors(form, error)
-        else:
-            messages.success(request, _("Saved."))
-            return redirect("web:staff")
+    if _submitted(
+        request,
+        form,
+        lambda: actions.change_staff(
+            staff,
+            member,
+            role=form.cleaned_data["role"],
+            department=form.cleaned_data["department"],
+        ),
+        lambda: _("Saved."),
+    ):
+        return redirect("web:staff")
     return render(request, "web/settings/staff_change.html", {"form": form, "member": member})
 
 
@@ -272,20 +260,18 @@ def calendar_settings(request: HttpRequest) -> HttpResponse:
     organisation = staff.organisation
     can_edit = staff.can(Capability.MANAGE_CALENDAR)
     form = forms.CalendarExceptionForm(request.POST or None)
-    if request.method == "POST":
-        if not can_edit:
-            return HttpResponse(status=403)
-        if form.is_valid():
-            actions.set_calendar_exception(staff, organisation, **form.cleaned_data)
-            messages.success(request, _("Calendar updated."))
-            return redirect("web:calendar")
+    if request.method == "POST" and not can_edit:
+        raise PermissionDenied
+    if _submitted(
+        request,
+        form,
+        lambda: actions.set_calendar_exception(staff, organisation, **form.cleaned_data),
+        lambda: _("Calendar updated."),
+    ):
+        return redirect("web:calendar")
     calendar = calendar_for(organisation)
     today = timezone.localdate()
-    holidays = [
-        (day, calendar.holiday_name(day))
-        for day in (today + dt.timedelta(days=offset) for offset in range(0, 366))
-        if calendar.holiday_name(day)
-    ]
+    holidays = calendar.holidays_between(today, today + dt.timedelta(days=366))
     exceptions = CalendarException.objects.for_staff(staff).filter(
         date__gte=today - dt.timedelta(days=365)
     )

@@ -178,3 +178,16 @@ def test_calendar_for_uses_the_organisations_hours_and_exceptions(city) -> None:
     assert calendar.deadline(at(2026, 11, 24, 16), ProcessingPeriod(immediate=True)) == at(
         2026, 11, 26, 10
     )
+
+
+def test_holidays_between_lists_names_in_order() -> None:
+    holidays = CAL.holidays_between(dt.date(2026, 9, 20), dt.date(2026, 10, 10))
+    assert [day for day, _name in holidays] == [
+        dt.date(2026, 9, 24),
+        dt.date(2026, 9, 25),
+        dt.date(2026, 9, 26),
+        dt.date(2026, 10, 3),
+        dt.date(2026, 10, 5),
+        dt.date(2026, 10, 9),
+    ]
+    assert holidays[1][1] == "추석"
