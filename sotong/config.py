@@ -73,10 +73,18 @@ def _development_secret(data_dir: Path, filename: str, make: Any) -> str:
         return path.read_text().strip()
     data_dir.mkdir(parents=True, exist_ok=True)
     value: str = make()
-    # Created with 0600 before the secret is written so no other user can read it.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    # Written to a private temporary file, then linked into place: no other user can read
+    # it, and of two processes starting at once the second reads the first one's secret.
+    temporary = path.with_name(f".{filename}.{os.getpid()}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(value + "\n")
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        value = path.read_text().strip()
+    finally:
+        temporary.unlink()
     return value
 
 
