@@ -24,6 +24,8 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 OWN_COMMANDS = (
+    "channels",
+    "simulate",
     "demo",
     "serve",
     "worker",
@@ -78,6 +80,110 @@ def check_database(*, migrated: bool = True) -> None:
                 f"the database {where} has {len(pending)} unapplied migrations: run `sotong migrate`",
                 3,
             )
+
+
+def cmd_channels(args: argparse.Namespace) -> None:
+    setup_django()
+    check_database()
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from sotong.channels import actions
+    from sotong.channels.models import Channel, ChannelStatus
+
+    channels = Channel.objects.select_related("organisation", "department").order_by(
+        "organisation__slug", "kind", "name"
+    )
+    if args.org:
+        channels = channels.filter(organisation__slug=args.org)
+    rows = []
+    failed = 0
+    for channel in channels:
+        row = {
+            "organisation": channel.organisation.slug,
+            "id": channel.pk,
+            "name": channel.name,
+            "platform": channel.kind,
+            "account": channel.account_id,
+            "status": channel.status,
+            "department": channel.department.name if channel.department else None,
+            "api": channel.api_base or "platform",
+            "credential_expires_at": channel.credential_expires_at.isoformat()
+            if channel.credential_expires_at
+            else None,
+            "capabilities": sorted(c.value for c in channel.capabilities),
+        }
+        if args.action == "check":
+            if channel.status == ChannelStatus.PAUSED:
+                row["check"] = "paused"
+            else:
+                result = actions.check_channel(channel)
+                channel.refresh_from_db()
+                row.update(
+                    status=channel.status,
+                    check="ok" if result.ok else "failed",
+                    detail=result.message,
+                    missing_scopes=channel.missing_scopes,
+                )
+                failed += not result.ok
+        rows.append(row)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        table = Table(title="Sotong channels")
+        columns = ["organisation", "name", "platform", "account", "status", "api"]
+        if args.action == "check":
+            columns += ["check", "missing_scopes", "detail"]
+        for column in columns:
+            table.add_column(column)
+        for row in rows:
+            table.add_row(
+                *(
+                    ", ".join(v)
+                    if isinstance(v := row.get(c), list)
+                    else str(v if v is not None else "")
+                    for c in columns
+                )
+            )
+        Console().print(table)
+    if failed:
+        fail(f"{failed} of {len(rows)} channels failed the check", 1)
+
+
+def cmd_simulate(args: argparse.Namespace) -> None:
+    import logging
+    import threading
+
+    from sotong.simulator import citizens, demo_world
+    from sotong.simulator.core import RunningSimulator, Simulator
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    simulator = Simulator(seed=args.seed)
+    running = RunningSimulator(simulator, host=args.host, port=args.port)
+    if not args.empty:
+        demo_world.populate(simulator, sotong_url=args.sotong_url)
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    running.start()
+    print(f"platform simulator at {running.url}/ (web view at {running.url}/view/)", flush=True)
+    crowd = None
+    if args.citizens_per_minute > 0:
+        crowd = citizens.Crowd(simulator, per_minute=args.citizens_per_minute, seed=args.seed)
+        crowd.start()
+    stop.wait()
+    if crowd is not None:
+        crowd.stop()
+    running.stop()
+    print("simulator stopped", file=sys.stderr)
 
 
 def cmd_genkey(args: argparse.Namespace) -> None:
@@ -208,10 +314,15 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
     from sotong.core.demo import DEMO_PASSWORD, demo_staff, seed_demo
 
+    # The simulator runs beside the web server; the demo channels point at it.
+    simulator_port = args.port + 100
+    os.environ.setdefault("SOTONG_SIMULATOR_URL", f"http://127.0.0.1:{simulator_port}")
     console = Console(stderr=True)
     with console.status("Applying database migrations…"):
         call_command("migrate", interactive=False, verbosity=0)
-    steps = 1 + len(demo_staff())
+    from sotong.simulator.demo_world import DEMO_ACCOUNTS
+
+    steps = 1 + len(demo_staff()) + len(DEMO_ACCOUNTS)
     with Progress(console=console, transient=True) as progress:
         bar = progress.add_task("Preparing the demo city (순천시)…", total=steps)
         organisation = seed_demo(lambda step: progress.advance(bar))
@@ -221,11 +332,26 @@ def cmd_demo(args: argparse.Namespace) -> None:
     url = f"http://{args.host}:{args.port}/"
     # Our own interpreter and module only: no outside input reaches these commands.
     children = {
+        "simulator": subprocess.Popen(  # noqa: S603
+            [
+                sys.executable,
+                "-m",
+                "sotong",
+                "simulate",
+                "--port",
+                str(simulator_port),
+                "--sotong-url",
+                f"http://{args.host}:{args.port}",
+            ]
+        ),
         "web": subprocess.Popen(gunicorn_command(f"{args.host}:{args.port}")),  # noqa: S603
         "worker": subprocess.Popen([sys.executable, "-m", "sotong", "worker"]),
         "scheduler": subprocess.Popen([sys.executable, "-m", "sotong", "scheduler"]),
     }
     console.print(f"\n[bold]Sotong is running at {url}[/]")
+    console.print(
+        f"The platform simulator (the city's practice channels) is at http://127.0.0.1:{simulator_port}/view/"
+    )
     console.print(
         f"Sign in as [bold]admin[/] (or pr.editor, sewer.author, …) with password [bold]{DEMO_PASSWORD}[/]"
     )
@@ -310,6 +436,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     createorg.add_argument("--admin", metavar="USERNAME", help="also create an administrator login")
     createorg.set_defaults(handler=cmd_createorg)
+
+    channels = sub.add_parser("channels", help="list the channels, or check their credentials")
+    channels.add_argument("action", choices=["list", "check"])
+    channels.add_argument(
+        "--json", action="store_true", help="one JSON document instead of a table"
+    )
+    channels.add_argument("--org", metavar="SLUG", help="only this organisation")
+    channels.set_defaults(handler=cmd_channels)
+
+    simulate = sub.add_parser("simulate", help="run the platform simulator with synthetic citizens")
+    simulate.add_argument("--host", default="127.0.0.1")
+    simulate.add_argument("--port", type=int, default=8100)
+    simulate.add_argument("--seed", type=int, default=2026)
+    simulate.add_argument(
+        "--sotong-url",
+        default="http://127.0.0.1:8000",
+        help="where Sotong receives the simulated platforms' webhooks",
+    )
+    simulate.add_argument("--citizens-per-minute", type=float, default=6.0)
+    simulate.add_argument(
+        "--empty", action="store_true", help="start without the demo city's accounts"
+    )
+    simulate.set_defaults(handler=cmd_simulate)
 
     sub.add_parser("check", help="check configuration, database and migrations").set_defaults(
         handler=cmd_check

@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "axes",
     "django_tasks_db",
     "sotong.core",
+    "sotong.channels",
     "sotong.web",
 ]
 

@@ -13,5 +13,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("healthz", web_views.health, name="health"),
+    path("", include("sotong.channels.urls")),
     path("", include("sotong.web.urls")),
 ]

@@ -120,4 +120,40 @@ def seed_demo(progress: Callable[[str], None] = lambda step: None) -> Organisati
                 user_model._default_manager.filter(username=person.username).update(
                     is_staff=True, is_superuser=True
                 )
+        seed_demo_channels(organisation, actor, progress)
     return organisation
+
+
+def simulator_url() -> str:
+    import os
+
+    return os.environ.get("SOTONG_SIMULATOR_URL", "http://127.0.0.1:8100").rstrip("/")
+
+
+def seed_demo_channels(
+    organisation: Organisation, actor: Actor, progress: Callable[[str], None] = lambda step: None
+) -> None:
+    """The demo city's channels, pointing at the platform simulator (`sotong simulate`)."""
+    from sotong.channels import actions as channel_actions
+    from sotong.channels.models import Channel
+    from sotong.platforms.base import Credentials
+    from sotong.simulator.demo_world import DEMO_ACCOUNTS
+
+    for account in DEMO_ACCOUNTS:
+        progress(account.kind)
+        if Channel.objects.filter(
+            organisation=organisation, kind=account.kind, account_id=account.account_id
+        ).exists():
+            continue
+        channel = channel_actions.connect_channel(
+            actor,
+            organisation,
+            kind=account.kind,
+            name=account.name,
+            account_id=account.account_id,
+            credentials=Credentials(access_token=account.token, extra=dict(account.extra)),
+            api_base=f"{simulator_url()}/{account.kind}",
+            verify=False,
+        )
+        # Fixed so the simulator's webhooks find it without any set-up.
+        Channel.objects.filter(pk=channel.pk).update(webhook_secret=account.webhook_secret)

@@ -6,6 +6,9 @@ from django.http import HttpRequest
 
 from sotong.web.navigation import SECTIONS
 
+# Apps whose pages live under another section of the navigation.
+NAMESPACE_SECTIONS = {"channels": "settings"}
+
 
 def shell(request: HttpRequest) -> dict[str, Any]:
     staff = getattr(request, "staff", None)

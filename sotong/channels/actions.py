@@ -1,0 +1,330 @@
+"""Business operations on channels: connect, check, pause, refresh credentials, and take
+in what citizens send. Views, the CLI and tasks call these."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from sotong.channels.models import Channel, ChannelStatus, InboundEvent
+from sotong.core import audit
+from sotong.core.models import Department, Organisation
+from sotong.core.permissions import Performer, actor_of, require
+from sotong.core.roles import Capability as Permission
+from sotong.platforms.base import (
+    AccountCheck,
+    Capability,
+    Connector,
+    CredentialExpired,
+    CredentialRevoked,
+    Credentials,
+    InboundItem,
+    PermissionMissing,
+    PlatformError,
+    WebhookRejected,
+    WebhookRequest,
+    WebhookResponse,
+    connector_class,
+)
+
+logger = logging.getLogger(__name__)
+
+# Refresh credentials this long before they expire.
+REFRESH_AHEAD = dt.timedelta(hours=1)
+
+
+def connector_for(channel: Channel) -> Connector:
+    """The platform connector acting for ``channel`` (credentials decrypted in memory only)."""
+    from sotong.platforms.base import ChannelAccount
+
+    account = ChannelAccount(
+        account_id=channel.account_id,
+        credentials=channel.get_credentials(),
+        api_base=channel.api_base,
+        options={str(k): str(v) for k, v in (channel.options or {}).items()},
+    )
+    return channel.connector_class(account)
+
+
+def _status_snapshot(channel: Channel) -> dict[str, object]:
+    return {"status": channel.status, "reason": channel.status_reason}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    ok: bool
+    message: str
+    check: AccountCheck | None = None
+
+
+@transaction.atomic
+def connect_channel(
+    by: Performer,
+    organisation: Organisation,
+    *,
+    kind: str,
+    name: str,
+    account_id: str,
+    credentials: Credentials,
+    department: Department | None = None,
+    api_base: str = "",
+    options: dict[str, str] | None = None,
+    verify: bool = True,
+) -> Channel:
+    """Add a channel (or reconnect an existing one with new credentials). With ``verify``
+    the credentials are tried against the platform first; a channel that cannot be reached
+    is not saved."""
+    require(by, Permission.MANAGE_ORGANISATION, organisation)
+    try:
+        platform = connector_class(kind)
+    except KeyError as exc:
+        raise ValidationError({"kind": _("Unknown platform.")}) from exc
+    if department is not None and department.organisation_id != organisation.pk:
+        raise ValidationError({"department": _("The department belongs to another organisation.")})
+    channel = Channel.objects.filter(
+        organisation=organisation, kind=kind, account_id=account_id
+    ).first()
+    created = channel is None
+    if channel is None:
+        channel = Channel(organisation=organisation, kind=kind, account_id=account_id)
+    before = None if created else _status_snapshot(channel)
+    channel.name = name
+    channel.department = department
+    channel.api_base = api_base
+    channel.options = options or {}
+    channel.set_credentials(credentials)
+    manual = Capability.MANUAL_PUBLISH in platform.capabilities and not (
+        platform.capabilities & {Capability.PUBLISH_TEXT, Capability.PUBLISH_IMAGE}
+    )
+    channel.status = ChannelStatus.MANUAL if manual else ChannelStatus.ACTIVE
+    channel.status_reason = ""
+    channel.full_clean()
+    if verify and credentials.access_token:
+        result = _verify(channel)
+        if not result.ok:
+            raise ValidationError(
+                _("The platform refused these credentials: %(reason)s") % {"reason": result.message}
+            )
+    channel.save()
+    audit.record(
+        actor_of(by),
+        "channel.connect" if created else "channel.reconnect",
+        channel,
+        organisation=organisation,
+        department=department,
+        before=before,
+        after={
+            "kind": kind,
+            "name": name,
+            "account_id": account_id,
+            "api_base": api_base or "(platform)",
+            **_status_snapshot(channel),
+        },
+    )
+    return channel
+
+
+def _verify(channel: Channel) -> CheckResult:
+    connector = connector_for(channel)
+    try:
+        check = connector.verify_credentials()
+    except PlatformError as error:
+        return CheckResult(False, str(error))
+    finally:
+        connector.close()
+    if check.expires_at:
+        channel.credential_expires_at = check.expires_at
+    channel.missing_scopes = list(check.missing_scopes)
+    return CheckResult(True, check.display_name or check.identity, check)
+
+
+def check_channel(channel: Channel, *, by: Performer | None = None) -> CheckResult:
+    """Try the channel's credentials against the platform and record its health; a channel
+    whose credential is dead needs reconnecting. A paused or by-hand channel stays so."""
+    if Capability.REFRESH_CREDENTIALS in channel.capabilities and _expires_soon(channel):
+        refresh_credentials(channel)
+        channel.refresh_from_db()
+    connector = connector_for(channel)
+    try:
+        check = connector.verify_credentials()
+        result = CheckResult(True, check.display_name or check.identity, check)
+    except (CredentialExpired, CredentialRevoked) as error:
+        result = CheckResult(False, str(error))
+        _set_status(channel, ChannelStatus.NEEDS_RECONNECT, str(error), by)
+    except PermissionMissing as error:
+        result = CheckResult(False, str(error))
+    except PlatformError as error:
+        # The platform could not answer: say so, but a hiccup does not disconnect anyone.
+        result = CheckResult(False, str(error))
+    finally:
+        connector.close()
+    fields = ["last_checked_at", "last_check_ok"]
+    channel.last_checked_at = timezone.now()
+    channel.last_check_ok = result.ok
+    if result.check is not None:
+        channel.missing_scopes = list(result.check.missing_scopes)
+        fields.append("missing_scopes")
+        if result.check.expires_at:
+            channel.credential_expires_at = result.check.expires_at
+            fields.append("credential_expires_at")
+        if channel.status == ChannelStatus.NEEDS_RECONNECT:
+            _set_status(channel, ChannelStatus.ACTIVE, "", by)
+    channel.save(update_fields=fields)
+    return result
+
+
+def _expires_soon(channel: Channel) -> bool:
+    expires = channel.credential_expires_at
+    return expires is not None and expires - timezone.now() < REFRESH_AHEAD
+
+
+def _set_status(channel: Channel, status: str, reason: str, by: Performer | None) -> None:
+    if channel.status == status and channel.status_reason == reason[:300]:
+        return
+    before = _status_snapshot(channel)
+    channel.status = status
+    channel.status_reason = reason[:300]
+    channel.save(update_fields=["status", "status_reason"])
+    audit.record(
+        actor_of(by) if by is not None else audit.Actor.system("channels"),
+        "channel.status",
+        channel,
+        organisation=channel.organisation,
+        department=channel.department,
+        before=before,
+        after=_status_snapshot(channel),
+    )
+
+
+@transaction.atomic
+def pause_channel(by: Performer, channel: Channel, *, reason: str = "") -> Channel:
+    """Stop publishing and polling on a channel; what is queued waits."""
+    require(by, Permission.MANAGE_ORGANISATION, channel.organisation_id)
+    _set_status(channel, ChannelStatus.PAUSED, reason or _("Paused by staff"), by)
+    return channel
+
+
+@transaction.atomic
+def resume_channel(by: Performer, channel: Channel) -> Channel:
+    require(by, Permission.MANAGE_ORGANISATION, channel.organisation_id)
+    if channel.status != ChannelStatus.PAUSED:
+        raise ValidationError(_("Only a paused channel can be resumed."))
+    manual = Capability.MANUAL_PUBLISH in channel.capabilities and not (
+        channel.capabilities & {Capability.PUBLISH_TEXT, Capability.PUBLISH_IMAGE}
+    )
+    _set_status(channel, ChannelStatus.MANUAL if manual else ChannelStatus.ACTIVE, "", by)
+    return channel
+
+
+@transaction.atomic
+def rotate_webhook_secret(by: Performer, channel: Channel) -> Channel:
+    """A new secret in the channel's webhook URL; the old URL stops working at once."""
+    from sotong.channels.models import new_webhook_secret
+
+    require(by, Permission.MANAGE_ORGANISATION, channel.organisation_id)
+    channel.webhook_secret = new_webhook_secret()
+    channel.save(update_fields=["webhook_secret"])
+    audit.record(
+        actor_of(by),
+        "channel.rotate_webhook_secret",
+        channel,
+        organisation=channel.organisation,
+        department=channel.department,
+    )
+    return channel
+
+
+def refresh_credentials(channel: Channel) -> bool:
+    """Refresh a short-lived token (X, YouTube) before it expires; True on success. A
+    refresh the platform refuses marks the channel for reconnecting."""
+    if Capability.REFRESH_CREDENTIALS not in channel.capabilities:
+        return False
+    connector = connector_for(channel)
+    try:
+        fresh = connector.refresh_credentials()
+    except (CredentialExpired, CredentialRevoked) as error:
+        _set_status(channel, ChannelStatus.NEEDS_RECONNECT, str(error), None)
+        return False
+    except PlatformError as error:
+        logger.warning("channel %s: refresh failed: %s", channel.pk, type(error).__name__)
+        return False
+    finally:
+        connector.close()
+    with transaction.atomic():
+        locked = Channel.objects.select_for_update().get(pk=channel.pk)
+        locked.set_credentials(fresh)
+        locked.save(update_fields=["credentials", "credential_expires_at"])
+        audit.record(
+            audit.Actor.system("channels"),
+            "channel.refresh_credentials",
+            locked,
+            organisation=locked.organisation,
+            department=locked.department,
+            after={"expires_at": fresh.expires_at},
+        )
+    return True
+
+
+# -- inbound ------------------------------------------------------------------------------
+
+
+def record_inbound(channel: Channel, items: list[InboundItem]) -> list[InboundEvent]:
+    """Store what citizens sent, once per (channel, external id); returns the new events.
+    A re-delivered or replayed item is recognised and not stored twice."""
+    created = []
+    for item in items:
+        try:
+            with transaction.atomic():
+                event = InboundEvent.objects.create(
+                    organisation_id=channel.organisation_id,
+                    channel=channel,
+                    kind=item.kind.value,
+                    external_id=item.external_id,
+                    text=item.text,
+                    author_id=item.author_id,
+                    author_name=item.author_name,
+                    payload=json.dumps(dict(item.raw), ensure_ascii=False, default=str),
+                    post_external_id=item.post_external_id,
+                    parent_external_id=item.parent_external_id,
+                    conversation_id=item.conversation_id,
+                    occurred_at=item.created_at,
+                )
+        except IntegrityError:
+            continue  # already have it
+        created.append(event)
+    return created
+
+
+@dataclass(frozen=True)
+class WebhookOutcome:
+    response: WebhookResponse
+    new_events: int = 0
+
+
+def receive_webhook(channel: Channel, request: WebhookRequest) -> WebhookOutcome:
+    """Answer a platform's webhook call for ``channel``: its handshake, or a delivery that
+    is verified, parsed and stored. Rejections are answered with 4xx and store nothing."""
+    connector = connector_for(channel)
+    try:
+        handshake = connector.webhook_handshake(request)
+        if handshake is not None:
+            return WebhookOutcome(handshake)
+        if request.method != "POST":
+            return WebhookOutcome(WebhookResponse(405, b"method not allowed"))
+        connector.verify_webhook(request)
+        items = connector.parse_webhook(request)
+    except WebhookRejected as rejection:
+        status = 401 if rejection.reason in {"missing_signature", "bad_signature"} else 400
+        logger.warning("channel %s: webhook rejected (%s)", channel.pk, rejection.reason)
+        return WebhookOutcome(WebhookResponse(status, rejection.reason.encode()))
+    finally:
+        connector.close()
+    new = record_inbound(channel, items)
+    return WebhookOutcome(WebhookResponse(200, b"ok"), len(new))

@@ -1,0 +1,249 @@
+"""Channels: connecting, health, pausing, webhooks into inbound events — against the simulator."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+
+from sotong.channels import actions
+from sotong.channels.models import Channel, ChannelStatus, InboundEvent
+from sotong.conftest import SYSTEM
+from sotong.core.models import AuditEntry
+from sotong.core.roles import Role
+from sotong.platforms.base import Credentials, hmac_sha256_hex
+from sotong.simulator.core import Fault, FaultKind
+
+PAGE_ID = "104220000000001"
+
+
+@pytest.fixture
+def facebook_page(sim):
+    page = sim.simulator["facebook"]
+    token = page.add_page(PAGE_ID, "순천시", followers=31000)
+    return page, token
+
+
+@pytest.fixture
+def channel(city, sim, facebook_page):
+    _page, token = facebook_page
+    return actions.connect_channel(
+        SYSTEM,
+        city,
+        kind="facebook",
+        name="순천시 페이스북",
+        account_id=PAGE_ID,
+        credentials=Credentials(
+            access_token=token,
+            extra={
+                "app_id": "sotong-app",
+                "app_secret": "sim-app-secret",
+                "verify_token": "verify-me",
+            },
+        ),
+        api_base=sim.platform_url("facebook"),
+    )
+
+
+def test_connect_stores_credentials_encrypted_and_audits(channel, city) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT credentials FROM channels_channel WHERE id = %s", [channel.pk])
+        stored = cursor.fetchone()[0]
+    assert stored.startswith("fernet:")
+    assert "EAAB" not in stored
+    assert channel.get_credentials().access_token.startswith("EAAB")
+    entry = AuditEntry.objects.get(action="channel.connect")
+    assert "EAAB" not in json.dumps(entry.after)
+    assert entry.organisation == city
+
+
+def test_connect_refuses_bad_credentials(city, sim, facebook_page) -> None:
+    with pytest.raises(ValidationError, match="code 190"):
+        actions.connect_channel(
+            SYSTEM,
+            city,
+            kind="facebook",
+            name="x",
+            account_id=PAGE_ID,
+            credentials=Credentials(access_token="wrong"),
+            api_base=sim.platform_url("facebook"),
+        )
+    assert not Channel.objects.exists()
+
+
+def test_only_administrators_connect(city, sim, facebook_page, make_staff) -> None:
+    editor = make_staff(city, Role.PR_EDITOR, "pr")
+    with pytest.raises(PermissionDenied):
+        actions.connect_channel(
+            editor,
+            city,
+            kind="facebook",
+            name="x",
+            account_id=PAGE_ID,
+            credentials=Credentials(access_token=facebook_page[1]),
+            api_base=sim.platform_url("facebook"),
+        )
+
+
+def test_check_marks_a_dead_credential_and_recovers(channel, facebook_page) -> None:
+    page, token = facebook_page
+    assert actions.check_channel(channel).ok
+    page.revoke_token(token)
+    result = actions.check_channel(channel)
+    channel.refresh_from_db()
+    assert not result.ok
+    assert channel.status == ChannelStatus.NEEDS_RECONNECT
+    assert channel.last_check_ok is False
+    page.tokens[token].revoked = False
+    assert actions.check_channel(channel).ok
+    channel.refresh_from_db()
+    assert channel.status == ChannelStatus.ACTIVE
+    assert AuditEntry.objects.filter(action="channel.status").count() == 2
+
+
+def test_a_platform_outage_does_not_disconnect(channel, sim) -> None:
+    sim.simulator.inject("facebook", Fault(FaultKind.SERVER_ERROR, count=5))
+    assert not actions.check_channel(channel).ok
+    channel.refresh_from_db()
+    assert channel.status == ChannelStatus.ACTIVE
+
+
+def test_pause_and_resume(channel) -> None:
+    actions.pause_channel(SYSTEM, channel)
+    assert channel.status == ChannelStatus.PAUSED
+    actions.resume_channel(SYSTEM, channel)
+    assert channel.status == ChannelStatus.ACTIVE
+    with pytest.raises(ValidationError):
+        actions.resume_channel(SYSTEM, channel)
+
+
+def deliver(
+    client, channel, body: bytes, secret: str = "sim-app-secret", signature: str | None = None
+):
+    url = reverse("channels:webhook", args=[channel.kind, channel.webhook_secret])
+    headers = {}
+    if signature is None:
+        signature = "sha256=" + hmac_sha256_hex(secret, body)
+    if signature:
+        headers["HTTP_X_HUB_SIGNATURE_256"] = signature
+    return client.post(url, data=body, content_type="application/json", **headers)
+
+
+def comment_payload(comment_id: str = "555_1", text: str = "주차장 어디예요?") -> bytes:
+    return json.dumps(
+        {
+            "object": "page",
+            "entry": [
+                {
+                    "id": PAGE_ID,
+                    "time": 1700000000,
+                    "changes": [
+                        {
+                            "field": "feed",
+                            "value": {
+                                "item": "comment",
+                                "verb": "add",
+                                "comment_id": comment_id,
+                                "post_id": f"{PAGE_ID}_555",
+                                "parent_id": f"{PAGE_ID}_555",
+                                "from": {"id": "601", "name": "김시민"},
+                                "message": text,
+                                "created_time": 1700000000,
+                            },
+                        }
+                    ],
+                }
+            ],
+        },
+        ensure_ascii=False,
+    ).encode()
+
+
+def test_webhook_stores_each_comment_once(client, channel) -> None:
+    body = comment_payload()
+    assert deliver(client, channel, body).status_code == 200
+    assert deliver(client, channel, body).status_code == 200  # re-delivery or replay
+    [event] = InboundEvent.objects.all()
+    assert (event.kind, event.external_id, event.text, event.author_name) == (
+        "comment",
+        "555_1",
+        "주차장 어디예요?",
+        "김시민",
+    )
+    assert event.organisation_id == channel.organisation_id
+
+
+def test_webhook_rejections_store_nothing(client, channel) -> None:
+    body = comment_payload()
+    assert deliver(client, channel, body, secret="wrong").status_code == 401
+    assert deliver(client, channel, body, signature="").status_code == 401
+    assert deliver(client, channel, b"{broken", signature=None).status_code == 400
+    url = reverse("channels:webhook", args=["facebook", "not-a-secret"])
+    assert client.post(url, data=body, content_type="application/json").status_code == 404
+    assert not InboundEvent.objects.exists()
+
+
+def test_webhook_handshake(client, channel) -> None:
+    url = reverse("channels:webhook", args=[channel.kind, channel.webhook_secret])
+    ok = client.get(
+        url, {"hub.mode": "subscribe", "hub.verify_token": "verify-me", "hub.challenge": "42"}
+    )
+    assert (ok.status_code, ok.content) == (200, b"42")
+    assert (
+        client.get(
+            url, {"hub.mode": "subscribe", "hub.verify_token": "no", "hub.challenge": "42"}
+        ).status_code
+        == 403
+    )
+
+
+def test_simulated_citizen_comment_arrives_end_to_end(
+    channel, sim, live_server, transactional_db
+) -> None:
+    """The simulator delivers a signed webhook to Sotong's real endpoint."""
+    page = sim.simulator["facebook"]
+    page.subscribe_webhooks(
+        PAGE_ID,
+        live_server.url + reverse("channels:webhook", args=["facebook", channel.webhook_secret]),
+    )
+    from sotong.channels.actions import connector_for
+    from sotong.platforms.base import OutboundPost
+
+    post = connector_for(channel).publish(OutboundPost(text="국화축제 안내"))
+    page.citizen_comment(post.external_id, "6011", "박시민", "축제 언제까지예요?")
+    [event] = InboundEvent.objects.all()
+    assert event.text == "축제 언제까지예요?"
+    assert event.post_external_id == post.external_id
+
+
+def test_rotating_the_secret_retires_the_old_url(client, channel) -> None:
+    old = channel.webhook_secret
+    actions.rotate_webhook_secret(SYSTEM, channel)
+    url = reverse("channels:webhook", args=["facebook", old])
+    assert (
+        client.post(url, data=comment_payload(), content_type="application/json").status_code == 404
+    )
+
+
+def test_channel_pages(client, city, channel, make_staff) -> None:
+    admin = make_staff(city, Role.ADMIN)
+    client.force_login(admin.user)
+    listing = client.get(reverse("channels:list")).content.decode()
+    assert "순천시 페이스북" in listing
+    detail = client.get(reverse("channels:detail", args=[channel.pk])).content.decode()
+    assert channel.webhook_secret in detail
+    assert "EAAB" not in detail
+    response = client.post(reverse("channels:action", args=[channel.pk, "check"]), follow=True)
+    assert "연결이 정상입니다" in response.content.decode()
+
+
+def test_department_staff_do_not_see_city_channels(client, city, channel, make_staff) -> None:
+    author = make_staff(city, Role.DEPARTMENT_AUTHOR, "sewer")
+    client.force_login(author.user)
+    assert "순천시 페이스북" not in client.get(reverse("channels:list")).content.decode()
+    assert client.get(reverse("channels:detail", args=[channel.pk])).status_code == 404
+    assert client.post(reverse("channels:action", args=[channel.pk, "pause"])).status_code == 403
