@@ -6,6 +6,16 @@ app_name = "channels"
 
 urlpatterns = [
     path("settings/channels/", views.channel_list, name="list"),
+    path(
+        "settings/channels/connect/facebook/login/",
+        views.facebook_oauth_start,
+        name="facebook_login",
+    ),
+    path(
+        "settings/channels/connect/facebook/callback/",
+        views.facebook_oauth_callback,
+        name="facebook_callback",
+    ),
     path("settings/channels/connect/<slug:kind>/", views.channel_connect, name="connect"),
     path("settings/channels/<int:pk>/", views.channel_detail, name="detail"),
     path("settings/channels/<int:pk>/<slug:action>/", views.channel_action, name="action"),

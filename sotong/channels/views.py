@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import secrets
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -11,12 +14,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from sotong.channels import actions, forms
+from sotong.channels import actions, forms, oauth
 from sotong.channels.models import Channel
+from sotong.core import crypto
 from sotong.core.models import Staff
 from sotong.core.roles import Capability as Permission
-from sotong.platforms.base import WebhookRequest, connector_classes
+from sotong.platforms import facebook
+from sotong.platforms.base import Credentials, PlatformError, WebhookRequest, connector_classes
 from sotong.web.decorators import staff_required
+
+OAUTH_STATE_KEY = "sotong.channels.facebook_state"
+OAUTH_PAGES_KEY = "sotong.channels.facebook_pages"
 
 
 def _staff(request: HttpRequest) -> Staff:
@@ -99,6 +107,95 @@ def channel_connect(request: HttpRequest, kind: str) -> HttpResponse:
     return render(
         request, "channels/connect.html", {"form": form, "platform_label": form.platform.label}
     )
+
+
+@staff_required(Permission.MANAGE_ORGANISATION)
+def facebook_oauth_start(request: HttpRequest) -> HttpResponse:
+    """Send the administrator to Facebook Login; they come back to the callback."""
+    try:
+        app = oauth.facebook_app()
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("channels:list")
+    state = secrets.token_urlsafe(24)
+    request.session[OAUTH_STATE_KEY] = state
+    return redirect(
+        facebook.oauth_authorize_url(
+            app.dialog_base,
+            app_id=app.app_id,
+            state=state,
+            redirect_uri=request.build_absolute_uri(reverse("channels:facebook_callback")),
+        )
+    )
+
+
+@staff_required(Permission.MANAGE_ORGANISATION)
+def facebook_oauth_callback(request: HttpRequest) -> HttpResponse:
+    """Facebook sent the administrator back: swap the code for their Pages, let them pick."""
+    staff = _staff(request)
+    app = oauth.facebook_app()
+    if request.method == "POST":
+        pages = [
+            facebook.ManagedPage(**page)
+            for page in json.loads(
+                crypto.decrypt(request.session.get(OAUTH_PAGES_KEY, crypto.encrypt("[]")))
+            )
+        ]
+        chosen = next((page for page in pages if page.id == request.POST.get("page")), None)
+        if chosen is None:
+            messages.error(request, _("Choose one of the pages."))
+            return redirect("channels:list")
+        try:
+            channel = actions.connect_channel(
+                staff,
+                staff.organisation,
+                kind="facebook",
+                name=request.POST.get("name") or chosen.name,
+                account_id=chosen.id,
+                api_base=app.api_base,
+                credentials=Credentials(
+                    access_token=chosen.access_token,
+                    extra={
+                        "app_id": app.app_id,
+                        "app_secret": app.app_secret,
+                        "verify_token": secrets.token_urlsafe(16),
+                    },
+                ),
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect("channels:list")
+        request.session.pop(OAUTH_PAGES_KEY, None)
+        messages.success(request, _("%(name)s is connected.") % {"name": channel.name})
+        return redirect("channels:detail", pk=channel.pk)
+    expected = request.session.pop(OAUTH_STATE_KEY, None)
+    if not expected or not secrets.compare_digest(expected, request.GET.get("state", "")):
+        messages.error(
+            request, _("The sign-in with Facebook expired or was not started here. Try again.")
+        )
+        return redirect("channels:list")
+    if "error" in request.GET or "code" not in request.GET:
+        messages.error(request, _("Facebook did not grant access."))
+        return redirect("channels:list")
+    try:
+        user_token = facebook.exchange_code(
+            app.api_base or facebook.FacebookPage.default_api_base,
+            app_id=app.app_id,
+            app_secret=app.app_secret,
+            code=request.GET["code"],
+            redirect_uri=request.build_absolute_uri(reverse("channels:facebook_callback")),
+        )
+        pages = facebook.managed_pages(
+            app.api_base or facebook.FacebookPage.default_api_base, user_token
+        )
+    except PlatformError as error:
+        messages.error(request, _("Facebook refused: %(reason)s") % {"reason": error})
+        return redirect("channels:list")
+    # The Page tokens wait in the session, encrypted, until a page is chosen.
+    request.session[OAUTH_PAGES_KEY] = crypto.encrypt(
+        json.dumps([{"id": p.id, "name": p.name, "access_token": p.access_token} for p in pages])
+    )
+    return render(request, "channels/choose_page.html", {"pages": pages})
 
 
 @require_POST

@@ -7,18 +7,22 @@ their password or removes the app, which Graph reports as error 190.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any, ClassVar
+from urllib.parse import urlencode
 
 import httpx
 
 from sotong.platforms.base import (
     AccountCheck,
     Capability,
+    ChannelAccount,
     ChannelMetrics,
     Connector,
     ContentRejected,
     CredentialExpired,
     CredentialRevoked,
+    Credentials,
     DuplicateContent,
     InboundItem,
     InboundKind,
@@ -453,3 +457,75 @@ class FacebookPage(Connector):
                     )
                 )
         return items
+
+
+# -- connecting a Page (OAuth) ------------------------------------------------------------
+# Facebook Login: the admin grants the app the Page permissions, Sotong swaps the code for
+# a user token, and /me/accounts gives each Page with its own (non-expiring) Page token.
+
+
+@dataclass(frozen=True)
+class ManagedPage:
+    id: str
+    name: str
+    access_token: str
+
+    def __repr__(self) -> str:  # never print a token
+        return f"ManagedPage(id={self.id!r}, name={self.name!r})"
+
+
+def oauth_authorize_url(
+    dialog_base: str, *, app_id: str, redirect_uri: str, state: str, version: str = GRAPH_VERSION
+) -> str:
+    """The Facebook Login dialog asking for every permission Sotong uses."""
+    query = urlencode(
+        {
+            "client_id": app_id,
+            "redirect_uri": redirect_uri,
+            "state": state,
+            "response_type": "code",
+            "scope": ",".join(("pages_show_list", *FacebookPage.required_scopes)),
+        }
+    )
+    return f"{dialog_base.rstrip('/')}/{version}/dialog/oauth?{query}"
+
+
+def _oauth_client(graph_base: str) -> FacebookPage:
+    return FacebookPage(ChannelAccount("", Credentials(), api_base=graph_base))
+
+
+def exchange_code(
+    graph_base: str, *, app_id: str, app_secret: str, redirect_uri: str, code: str
+) -> str:
+    """The user access token for an authorisation code."""
+    client = _oauth_client(graph_base)
+    try:
+        answer = client.json(
+            client.request(
+                "GET",
+                client._url("oauth/access_token"),
+                params={
+                    "client_id": app_id,
+                    "client_secret": app_secret,
+                    "redirect_uri": redirect_uri,
+                    "code": code,
+                },
+            )
+        )
+        return str(client.require(answer, "access_token"))
+    finally:
+        client.close()
+
+
+def managed_pages(graph_base: str, user_token: str) -> list[ManagedPage]:
+    """The Pages the signed-in admin manages, each with its Page token."""
+    client = _oauth_client(graph_base)
+    client.account.credentials.access_token = user_token
+    try:
+        answer = client._get("me/accounts", fields="id,name,access_token")
+        return [
+            ManagedPage(str(page["id"]), page.get("name", ""), page["access_token"])
+            for page in client.require(answer, "data")
+        ]
+    finally:
+        client.close()

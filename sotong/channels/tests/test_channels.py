@@ -247,3 +247,38 @@ def test_department_staff_do_not_see_city_channels(client, city, channel, make_s
     assert "순천시 페이스북" not in client.get(reverse("channels:list")).content.decode()
     assert client.get(reverse("channels:detail", args=[channel.pk])).status_code == 404
     assert client.post(reverse("channels:action", args=[channel.pk, "pause"])).status_code == 403
+
+
+def test_facebook_oauth_connect_flow(client, city, sim, make_staff, monkeypatch) -> None:
+    import httpx
+
+    monkeypatch.setenv("SOTONG_SIMULATOR_URL", sim.url)
+    sim.simulator["facebook"].add_page(PAGE_ID, "순천시")
+    admin = make_staff(city, Role.ADMIN)
+    client.force_login(admin.user)
+    start = client.get(reverse("channels:facebook_login"))
+    assert start.status_code == 302
+    dialog = httpx.get(start["Location"], timeout=5)  # the admin's browser at Facebook
+    assert "pages_manage_posts" in dialog.text
+    back = dialog.text.split('href="')[1].split('"')[0].replace("&amp;", "&")
+    choose = client.get(reverse("channels:facebook_callback") + "?" + back.split("?", 1)[1])
+    html = choose.content.decode()
+    assert "순천시" in html
+    assert "EAAB" not in html  # tokens stay server-side
+    connected = client.post(reverse("channels:facebook_callback"), {"page": PAGE_ID, "name": "순천시 페이스북"},
+                            follow=True)
+    assert "채널을 연결했습니다" in connected.content.decode()
+    channel = Channel.objects.get(kind="facebook", account_id=PAGE_ID)
+    assert channel.api_base == sim.url + "/facebook"
+    assert channel.get_credentials().extra["app_secret"] == "sim-app-secret"
+    assert actions.check_channel(channel).ok
+
+
+def test_facebook_oauth_rejects_a_forged_state(client, city, sim, make_staff, monkeypatch) -> None:
+    monkeypatch.setenv("SOTONG_SIMULATOR_URL", sim.url)
+    admin = make_staff(city, Role.ADMIN)
+    client.force_login(admin.user)
+    client.get(reverse("channels:facebook_login"))
+    response = client.get(reverse("channels:facebook_callback") + "?code=x&state=forged", follow=True)
+    assert "다시 시도하세요" in response.content.decode()
+    assert not Channel.objects.exists()
