@@ -27,6 +27,7 @@ DEMO_PASSWORD = "sotong-demo-2026"
 class Server:
     url: str
     env: dict[str, str]
+    simulator_url: str = ""
 
     def sotong(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -62,31 +63,58 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "LANG": "C.UTF-8",
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
-    server = Server(url=f"http://127.0.0.1:{port}", env=env)
+    simulator_port = _free_port()
+    env["SOTONG_SIMULATOR_URL"] = f"http://127.0.0.1:{simulator_port}"
+    server = Server(
+        url=f"http://127.0.0.1:{port}", env=env, simulator_url=env["SOTONG_SIMULATOR_URL"]
+    )
     server.sotong("demo", "--no-serve")
     log = (data / "server.log").open("w")
+    simulator = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sotong",
+            "simulate",
+            "--port",
+            str(simulator_port),
+            "--sotong-url",
+            server.url,
+            "--citizens-per-minute",
+            "0",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     process = subprocess.Popen(
         [sys.executable, "-m", "sotong", "serve", "--bind", f"127.0.0.1:{port}"],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
+    _wait_for(f"{server.url}/healthz", process, data)
+    _wait_for(f"{server.simulator_url}/_control/state", simulator, data)
+    yield server
+    for child in (process, simulator):
+        child.terminate()
+        child.wait(timeout=30)
+    log.close()
+
+
+def _wait_for(url: str, process: subprocess.Popen[bytes], data: Path) -> None:
     deadline = time.monotonic() + 60
     while True:
         if process.poll() is not None:
             raise RuntimeError((data / "server.log").read_text())
         try:
-            if httpx.get(f"{server.url}/healthz", timeout=2).status_code == 200:
-                break
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
         except httpx.TransportError:
             pass
         if time.monotonic() > deadline:
-            raise RuntimeError("server did not start:\n" + (data / "server.log").read_text())
+            raise RuntimeError(f"{url} did not answer:\n" + (data / "server.log").read_text())
         time.sleep(0.2)
-    yield server
-    process.terminate()
-    process.wait(timeout=30)
-    log.close()
 
 
 @pytest.fixture(scope="session")
@@ -119,14 +147,14 @@ def page(browser: Browser, server: Server) -> Iterator[Page]:
     )
     page = context.new_page()
     page.set_default_timeout(15_000)
-    # The staff UI must work with no outside resources: fail on any request off this host.
+    # The staff UI must work with no outside resources: fail on any request that leaves
+    # Sotong and its platform simulator.
     outside: list[str] = []
+    allowed = (server.url, server.simulator_url, "data:")
     page.on(
         "request",
         lambda request: (
-            outside.append(request.url)
-            if not request.url.startswith(server.url) and not request.url.startswith("data:")
-            else None
+            outside.append(request.url) if not request.url.startswith(allowed) else None
         ),
     )
     yield page

@@ -34,6 +34,26 @@ class ChannelStatus(models.TextChoices):
     MANUAL = "manual", _("By hand")
 
 
+CAPABILITY_LABELS = {
+    Capability.PUBLISH_TEXT: _("publish text"),
+    Capability.PUBLISH_LINK: _("publish links"),
+    Capability.PUBLISH_IMAGE: _("publish images"),
+    Capability.EDIT_POST: _("edit posts"),
+    Capability.DELETE_POST: _("delete posts"),
+    Capability.LIST_POSTS: _("read our posts"),
+    Capability.POST_METRICS: _("post figures"),
+    Capability.CHANNEL_METRICS: _("follower figures"),
+    Capability.LIST_COMMENTS: _("read comments"),
+    Capability.REPLY_COMMENT: _("reply to comments"),
+    Capability.HIDE_COMMENT: _("hide comments"),
+    Capability.FETCH_MESSAGES: _("read messages"),
+    Capability.REPLY_MESSAGE: _("reply to messages"),
+    Capability.WEBHOOKS: _("instant delivery (webhooks)"),
+    Capability.REFRESH_CREDENTIALS: _("renew credentials"),
+    Capability.MANUAL_PUBLISH: _("publish by hand"),
+}
+
+
 def new_webhook_secret() -> str:
     return secrets.token_urlsafe(24)
 

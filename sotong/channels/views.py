@@ -15,7 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from sotong.channels import actions, forms, oauth
-from sotong.channels.models import Channel
+from sotong.channels.models import CAPABILITY_LABELS, Channel
 from sotong.core import crypto
 from sotong.core.models import Staff
 from sotong.core.roles import Capability as Permission
@@ -84,7 +84,11 @@ def channel_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "channels/detail.html",
         {
             "channel": channel,
-            "capabilities": sorted(c.value for c in channel.capabilities),
+            "capabilities": [
+                label
+                for capability, label in CAPABILITY_LABELS.items()
+                if capability in channel.capabilities
+            ],
             "webhook_url": webhook_url,
             "can_edit": staff.can(Permission.MANAGE_ORGANISATION),
         },
@@ -105,7 +109,13 @@ def channel_connect(request: HttpRequest, kind: str) -> HttpResponse:
             messages.success(request, _("%(name)s is connected.") % {"name": channel.name})
             return redirect("channels:detail", pk=channel.pk)
     return render(
-        request, "channels/connect.html", {"form": form, "platform_label": form.platform.label}
+        request,
+        "channels/connect.html",
+        {
+            "form": form,
+            "platform_label": form.platform.label,
+            "oauth_url": reverse("channels:facebook_login") if kind == "facebook" else None,
+        },
     )
 
 

@@ -265,8 +265,11 @@ def test_facebook_oauth_connect_flow(client, city, sim, make_staff, monkeypatch)
     html = choose.content.decode()
     assert "순천시" in html
     assert "EAAB" not in html  # tokens stay server-side
-    connected = client.post(reverse("channels:facebook_callback"), {"page": PAGE_ID, "name": "순천시 페이스북"},
-                            follow=True)
+    connected = client.post(
+        reverse("channels:facebook_callback"),
+        {"page": PAGE_ID, "name": "순천시 페이스북"},
+        follow=True,
+    )
     assert "채널을 연결했습니다" in connected.content.decode()
     channel = Channel.objects.get(kind="facebook", account_id=PAGE_ID)
     assert channel.api_base == sim.url + "/facebook"
@@ -279,6 +282,8 @@ def test_facebook_oauth_rejects_a_forged_state(client, city, sim, make_staff, mo
     admin = make_staff(city, Role.ADMIN)
     client.force_login(admin.user)
     client.get(reverse("channels:facebook_login"))
-    response = client.get(reverse("channels:facebook_callback") + "?code=x&state=forged", follow=True)
+    response = client.get(
+        reverse("channels:facebook_callback") + "?code=x&state=forged", follow=True
+    )
     assert "다시 시도하세요" in response.content.decode()
     assert not Channel.objects.exists()
