@@ -147,7 +147,8 @@ def cmd_channels(args: argparse.Namespace) -> None:
                     for c in columns
                 )
             )
-        Console().print(table)
+        # Piped output is not cut to an 80-column terminal.
+        Console(width=None if sys.stdout.isatty() else 200).print(table)
     if failed:
         fail(f"{failed} of {len(rows)} channels failed the check", 1)
 

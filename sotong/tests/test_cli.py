@@ -133,3 +133,35 @@ def test_demo_runs_everything_and_stops_cleanly_on_ctrl_c(run_sotong, tmp_path) 
     # A second run finds the demo city already there and changes nothing.
     again = run_sotong("demo", "--no-serve")
     assert again.returncode == 0
+
+
+def test_channels_list_and_check_against_the_simulator(run_sotong, tmp_path) -> None:
+    """The demo city's channels, listed and checked against a running simulator."""
+    import json
+
+    from sotong.simulator import demo_world
+    from sotong.simulator.core import RunningSimulator, Simulator
+
+    running = RunningSimulator(Simulator(seed=1)).start()
+    try:
+        demo_world.populate(running.simulator, sotong_url="http://127.0.0.1:1")
+        env = {"SOTONG_SIMULATOR_URL": running.url}
+        run_sotong("demo", "--no-serve", env=env)
+        listed = json.loads(run_sotong("channels", "list", "--json", env=env).stdout)
+        assert {row["platform"] for row in listed} >= {"facebook"}
+        assert all(row["api"].startswith(running.url) for row in listed)
+        checked = run_sotong("channels", "check", "--json", env=env)
+        rows = json.loads(checked.stdout)
+        facebook = next(row for row in rows if row["platform"] == "facebook")
+        assert facebook["check"] == "ok"
+        assert "EAAB" not in checked.stdout
+        # A revoked token fails the check: exit 1 and one line naming the count.
+        page = running.simulator["facebook"]
+        page.revoke_token(demo_world.DEMO_ACCOUNTS[0].token)
+        failed = run_sotong("channels", "check", check=False, env=env)
+        assert failed.returncode == 1
+        assert "channels failed the check" in failed.stderr
+        table = run_sotong("channels", "list", env=env).stdout
+        assert "needs_reconnect" in table
+    finally:
+        running.stop()
