@@ -324,7 +324,8 @@ def receive_webhook(channel: Channel, request: WebhookRequest) -> WebhookOutcome
         status = 401 if rejection.reason in {"missing_signature", "bad_signature"} else 400
         logger.warning("channel %s: webhook rejected (%s)", channel.pk, rejection.reason)
         return WebhookOutcome(WebhookResponse(status, rejection.reason.encode()))
+    else:
+        new = record_inbound(channel, items)
+        return WebhookOutcome(connector.webhook_ack(items), len(new))
     finally:
         connector.close()
-    new = record_inbound(channel, items)
-    return WebhookOutcome(WebhookResponse(200, b"ok"), len(new))

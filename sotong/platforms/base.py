@@ -502,6 +502,11 @@ class Connector:
     def parse_webhook(self, request: WebhookRequest) -> list[InboundItem]:
         raise self._unsupported(Capability.WEBHOOKS)
 
+    def webhook_ack(self, items: list[InboundItem]) -> WebhookResponse:
+        """The answer to an accepted delivery. Most platforms only want a fast 200; a
+        platform that takes its reply from the answer (KakaoTalk skills) overrides this."""
+        return WebhookResponse(200, b"ok")
+
 
 def normalise_for_match(text: str) -> str:
     """Text compared loosely: platforms trim, re-encode or HTML-wrap what we sent."""
