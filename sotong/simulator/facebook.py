@@ -122,6 +122,14 @@ class Platform(PlatformSimulator):
             self.tokens[token] = Token(page_id, scopes)
             return token
 
+    def add_post(self, page_id: str, message: str, **figures: int) -> dict[str, Any]:
+        """A post made outside Sotong (the page's history), with its figures
+        (views, reach, reactions, shares, clicks)."""
+        with self.lock:
+            post = self._new_post(page_id, message)
+            post.update(figures)
+            return post
+
     def expire_token(self, token: str) -> None:
         self.tokens[token].expires_at = time.time() - 1
 

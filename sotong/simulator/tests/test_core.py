@@ -68,8 +68,8 @@ def test_citizens_comment_with_personal_data_and_write_privately() -> None:
         demo_world.populate(simulator, sotong_url="http://127.0.0.1:1")
         simulator.webhook_targets.clear()  # nobody is listening in this test
         facebook = simulator["facebook"]
-        post = facebook._new_post(PAGE_ID, "순천만국가정원 국화 전시가 한창입니다")
-        notice = facebook._new_post(PAGE_ID, "하수관로 공사로 도로를 통제합니다")
+        post = facebook.add_post(PAGE_ID, "순천만국가정원 국화 전시가 한창입니다")
+        notice = facebook.add_post(PAGE_ID, "하수관로 공사로 도로를 통제합니다")
         crowd = citizens.Crowd(simulator, per_minute=60, seed=11, message_share=0.3)
         for _ in range(60):
             assert crowd.act()
