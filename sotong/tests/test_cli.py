@@ -165,3 +165,43 @@ def test_channels_list_and_check_against_the_simulator(run_sotong, tmp_path) -> 
         assert "needs_reconnect" in table
     finally:
         running.stop()
+
+
+def test_simulate_serves_the_demo_world_and_stops_on_sigterm(run_sotong, tmp_path) -> None:
+    port = free_port()
+    log = tmp_path / "simulate.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "sotong",
+                "simulate",
+                "--port",
+                str(port),
+                "--citizens-per-minute",
+                "0",
+            ],
+            env=run_sotong.env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, log.read_text()
+            try:
+                state = httpx.get(f"http://127.0.0.1:{port}/_control/state", timeout=2).json()
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.2)
+        assert "facebook" in state["platforms"]
+        assert any(target.startswith("facebook:") for target in state["webhook_targets"])
+        view = httpx.get(f"http://127.0.0.1:{port}/view/facebook", timeout=5).text
+        assert "국화" in view  # the city's history is there
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
