@@ -321,9 +321,9 @@ def cmd_demo(args: argparse.Namespace) -> None:
     console = Console(stderr=True)
     with console.status("Applying database migrations…"):
         call_command("migrate", interactive=False, verbosity=0)
-    from sotong.simulator.demo_world import DEMO_ACCOUNTS
+    from sotong.simulator.demo_world import demo_accounts
 
-    steps = 1 + len(demo_staff()) + len(DEMO_ACCOUNTS)
+    steps = 1 + len(demo_staff()) + len(demo_accounts())
     with Progress(console=console, transient=True) as progress:
         bar = progress.add_task("Preparing the demo city (순천시)…", total=steps)
         organisation = seed_demo(lambda step: progress.advance(bar))

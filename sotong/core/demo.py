@@ -137,9 +137,9 @@ def seed_demo_channels(
     from sotong.channels import actions as channel_actions
     from sotong.channels.models import Channel
     from sotong.platforms.base import Credentials
-    from sotong.simulator.demo_world import DEMO_ACCOUNTS
+    from sotong.simulator.demo_world import demo_accounts
 
-    for account in DEMO_ACCOUNTS:
+    for account in demo_accounts():
         progress(account.kind)
         if Channel.objects.filter(
             organisation=organisation, kind=account.kind, account_id=account.account_id

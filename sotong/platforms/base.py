@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -275,6 +276,28 @@ class WebhookResponse:
 
 
 @dataclass(frozen=True)
+class OAuthApp:
+    """The city's app registered with a platform, for connecting accounts by OAuth."""
+
+    client_id: str
+    client_secret: str
+    redirect_uri: str
+
+    def __repr__(self) -> str:  # never print the secret
+        return f"OAuthApp(client_id={self.client_id!r}, redirect_uri={self.redirect_uri!r})"
+
+
+@dataclass(frozen=True)
+class ConnectableAccount:
+    """An account the signed-in person may connect after OAuth (a Page, a band, a
+    channel), with the credentials a channel for it keeps."""
+
+    account_id: str
+    name: str
+    credentials: Credentials
+
+
+@dataclass(frozen=True)
 class TextLimits:
     max_length: int | None = None
     # How the platform counts: "chars" (code points) or "twitter" (weighted).
@@ -345,6 +368,15 @@ class Connector:
 
     def supports(self, capability: Capability) -> bool:
         return capability in self.capabilities
+
+    def endpoint(self, real_url: str) -> str:
+        """A URL on one of the platform's hosts (login, token, upload hosts differ from the
+        API host). With an ``api_base`` set (the simulator), the same path under it: the
+        simulator serves all of a platform's hosts under one prefix."""
+        if not self.account.api_base:
+            return real_url
+        parts = urlsplit(real_url)
+        return f"{self.api_base}{parts.path}" + (f"?{parts.query}" if parts.query else "")
 
     # -- HTTP ---------------------------------------------------------------------------
 
@@ -502,10 +534,34 @@ class Connector:
     def parse_webhook(self, request: WebhookRequest) -> list[InboundItem]:
         raise self._unsupported(Capability.WEBHOOKS)
 
+    # Connecting by OAuth (authorisation code, with PKCE where the platform takes it).
+    # Platforms without it are connected by entering a token.
+    oauth_login: ClassVar[bool] = False
+
+    def oauth_authorize_url(self, app: OAuthApp, *, state: str, code_challenge: str) -> str:
+        """Where to send the person to sign in and grant ``required_scopes``;
+        ``code_challenge`` is the S256 PKCE challenge of the verifier kept in the session."""
+        raise Unsupported(f"{self.label}: no OAuth sign-in; enter a token")
+
+    def oauth_accounts(
+        self, app: OAuthApp, *, code: str, code_verifier: str
+    ) -> list[ConnectableAccount]:
+        """Swap the authorisation code for tokens and list the accounts they give access
+        to, each with the credentials its channel keeps."""
+        raise Unsupported(f"{self.label}: no OAuth sign-in; enter a token")
+
     def webhook_ack(self, items: list[InboundItem]) -> WebhookResponse:
         """The answer to an accepted delivery. Most platforms only want a fast 200; a
         platform that takes its reply from the answer (KakaoTalk skills) overrides this."""
         return WebhookResponse(200, b"ok")
+
+
+def pkce_challenge(code_verifier: str) -> str:
+    """The S256 code challenge of a PKCE verifier (RFC 7636)."""
+    import base64
+
+    digest = hashlib.sha256(code_verifier.encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def normalise_for_match(text: str) -> str:

@@ -11,12 +11,11 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from sotong.simulator.core import Simulator
+    from sotong.simulator.core import PlatformSimulator, Simulator
 
 logger = logging.getLogger(__name__)
 
@@ -182,35 +181,6 @@ def private_message(rng: random.Random) -> Utterance:
     return Utterance(f"기초연금 신청하려고요. 주민번호 {_rrn(rng)} 입니다", "question", True)
 
 
-# Per-platform hooks the crowd uses: recent posts to react to, and how to comment or write.
-@dataclass(frozen=True)
-class CrowdAdapter:
-    weight_by_topic: dict[str, float]
-    recent_posts: Callable[[Any], list[tuple[str, str, str]]]  # → [(account, post id, text)]
-    comment: Callable[
-        [Any, str, str, str, str, str], Any
-    ]  # (platform, account, post, author id, name, text)
-    message: Callable[[Any, str, str, str, str], Any] | None = (
-        None  # (platform, account, author id, name, text)
-    )
-
-
-ADAPTERS: dict[str, CrowdAdapter] = {}
-
-ADAPTERS["facebook"] = CrowdAdapter(
-    weight_by_topic={"scenery": 3.0, "festival": 2.5, "notice": 0.8, "general": 1.0},
-    recent_posts=lambda p: [
-        (page.id, pid, p.objects[pid]["message"])
-        for page in p.pages.values()
-        for pid in page.post_ids[-10:]
-    ],
-    comment=lambda p, account, post, author, name, text: p.citizen_comment(
-        post, author, name, text
-    ),
-    message=lambda p, account, author, name, text: p.citizen_message(account, author, text),
-)
-
-
 class Crowd:
     """Acts ``per_minute`` times a minute on the simulator until stopped."""
 
@@ -246,52 +216,34 @@ class Crowd:
 
     def act(self) -> bool:
         """One citizen does one thing; False when there was nothing to react to."""
-        candidates: list[tuple[float, str, str, str, str]] = []
-        for kind, hooks in ADAPTERS.items():
-            platform = self.simulator.platforms.get(kind)
-            if platform is None:
+        candidates: list[tuple[float, PlatformSimulator, str, str, str]] = []
+        for platform in self.simulator.platforms.values():
+            if not platform.crowd_weights:
                 continue
             with platform.lock:
-                for account, post_id, text in hooks.recent_posts(platform):
-                    candidates.append(
-                        (
-                            hooks.weight_by_topic.get(topic_of(text), 1.0),
-                            kind,
-                            account,
-                            post_id,
-                            text,
-                        )
-                    )
+                posts = platform.crowd_posts()
+            for account, post_id, text in posts:
+                weight = platform.crowd_weights.get(topic_of(text), 1.0)
+                candidates.append((weight, platform, account, post_id, text))
         author_id = str(self.rng.randint(10**9, 10**10))
         name = _name(self.rng)
         if candidates and self.rng.random() > self.message_share:
             weights = [candidate[0] for candidate in candidates]
-            _weight, kind, account, post_id, text = self.rng.choices(candidates, weights=weights)[0]
+            _weight, platform, account, post_id, text = self.rng.choices(
+                candidates, weights=weights
+            )[0]
             utterance = comment_for(text, self.rng)
-            ADAPTERS[kind].comment(
-                self.simulator.platforms[kind], account, post_id, author_id, name, utterance.text
-            )
+            platform.crowd_comment(account, post_id, author_id, name, utterance.text)
             self.acted += 1
             return True
-        accounts = [
-            (kind, hooks.message, account)
-            for kind, hooks in ADAPTERS.items()
-            if hooks.message is not None and kind in self.simulator.platforms
-            for account in _accounts(self.simulator.platforms[kind])
+        inboxes = [
+            (platform, account)
+            for platform in self.simulator.platforms.values()
+            for account in platform.crowd_message_accounts()
         ]
-        if not accounts:
+        if not inboxes:
             return False
-        kind, send, account = self.rng.choice(accounts)
-        send(
-            self.simulator.platforms[kind], account, author_id, name, private_message(self.rng).text
-        )
+        platform, account = self.rng.choice(inboxes)
+        platform.crowd_message(account, author_id, name, private_message(self.rng).text)
         self.acted += 1
         return True
-
-
-def _accounts(platform: Any) -> list[str]:
-    accounts = getattr(platform, "crowd_accounts", None)
-    if callable(accounts):
-        return list(accounts())
-    pages = getattr(platform, "pages", None)
-    return list(pages) if isinstance(pages, dict) else []

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from socketserver import ThreadingMixIn
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -220,6 +220,50 @@ class PlatformSimulator:
         """Accounts with their posts and comments, for the simulator's web view:
         [{"account": str, "posts": [{"id", "text", "url", "comments": [{"author", "text"}]}]}]."""
         return []
+
+    # -- synthetic citizens (simulator/citizens.py) ------------------------------------------
+    # How readily citizens here react to a post on each topic (scenery, festival, notice,
+    # general) compared with other platforms; empty: they do not comment here.
+    crowd_weights: ClassVar[dict[str, float]] = {}
+
+    def crowd_posts(self) -> list[tuple[str, str, str]]:
+        """Recent posts citizens may react to: (account, post id, text)."""
+        return []
+
+    def crowd_comment(
+        self, account: str, post_id: str, author_id: str, author_name: str, text: str
+    ) -> None:
+        """A citizen comments on one of ``crowd_posts``, as the platform then reports it
+        (state, and a webhook where the platform sends one)."""
+
+    def crowd_message_accounts(self) -> list[str]:
+        """Accounts citizens can write to in private; empty where the platform has no DMs."""
+        return []
+
+    def crowd_message(self, account: str, author_id: str, author_name: str, text: str) -> None:
+        """A citizen writes to ``account`` in private."""
+
+    # -- the demo world (simulator/demo_world.py) ------------------------------------------
+
+    def populate_demo(self, account: DemoAccount, webhook_url: str) -> None:
+        """Create the demo city's ``account`` here, with its history, and send its
+        webhooks (where the platform has them) to ``webhook_url``."""
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    """One of the demo city's accounts on a simulated platform. `sotong simulate` creates
+    it; `sotong demo` connects a channel to it with the same id, token and secrets.
+    Demo values only: nothing here is a real secret."""
+
+    kind: str
+    name: str
+    account_id: str
+    token: str
+    webhook_secret: str
+    extra: dict[str, str] = field(default_factory=dict)
+    followers: int = 0
+    refresh_token: str = ""
 
 
 def route(
@@ -493,6 +537,17 @@ def all_platform_classes() -> list[type[PlatformSimulator]]:
             continue
         classes.append(module.Platform)
     return classes
+
+
+def all_demo_accounts() -> list[DemoAccount]:
+    """Every simulator module's ``DEMO_ACCOUNTS``, in platform order."""
+    import importlib
+
+    accounts: list[DemoAccount] = []
+    for platform_class in all_platform_classes():
+        module = importlib.import_module(platform_class.__module__)
+        accounts.extend(getattr(module, "DEMO_ACCOUNTS", ()))
+    return accounts
 
 
 class _QuietHandler(WSGIRequestHandler):

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from sotong.platforms.base import hmac_sha256_hex
 from sotong.simulator.core import (
+    DemoAccount,
     FaultKind,
     PlatformSimulator,
     Request,
@@ -46,6 +47,33 @@ SCOPE_FOR_ENGAGEMENT = "pages_manage_engagement"
 SCOPE_FOR_MESSAGES = "pages_messaging"
 # Calls per page and window before the usage header reaches 100 %.
 DEFAULT_CALL_BUDGET = 4800
+
+DEMO_ACCOUNTS = (
+    DemoAccount(
+        "facebook",
+        "순천시 페이스북",
+        "104220000000001",
+        "EAAB-demo-suncheon-page-token",
+        "demo-hook-facebook-2026",
+        {"app_id": "sotong-app", "app_secret": "sim-app-secret", "verify_token": "demo-verify"},
+        followers=31000,
+    ),
+)
+# Posts the city made before Sotong, for the citizens to react to from the start.
+DEMO_HISTORY: tuple[tuple[str, dict[str, int]], ...] = (
+    (
+        "순천만국가정원에 가을 국화가 활짝 피었습니다 🌼 이번 주말 정원에서 만나요!",
+        {"views": 72041, "reach": 51230, "reactions": 718, "shares": 96, "clicks": 1840},
+    ),
+    (
+        "[주간꿀팁] 대형폐기물, 앱으로 간편하게 신고하세요",
+        {"views": 8120, "reach": 6400, "reactions": 88},
+    ),
+    (
+        "조례동 하수관로 교체 공사로 11.24.~11.28. 일부 구간을 통제합니다",
+        {"views": 5320, "reach": 4100},
+    ),
+)
 
 
 def graph_error(
@@ -802,6 +830,36 @@ class Platform(PlatformSimulator):
         if isinstance(token, Response):
             return token
         return self._with_usage(token, json_response({"success": True}))
+
+    # -- synthetic citizens and the demo world ------------------------------------------------
+
+    crowd_weights = {"scenery": 3.0, "festival": 2.5, "notice": 0.8, "general": 1.0}
+
+    def crowd_posts(self) -> list[tuple[str, str, str]]:
+        return [
+            (page.id, pid, self.objects[pid]["message"])
+            for page in self.pages.values()
+            for pid in page.post_ids[-10:]
+        ]
+
+    def crowd_comment(
+        self, account: str, post_id: str, author_id: str, author_name: str, text: str
+    ) -> None:
+        self.citizen_comment(post_id, author_id, author_name, text)
+
+    def crowd_message_accounts(self) -> list[str]:
+        return list(self.pages)
+
+    def crowd_message(self, account: str, author_id: str, author_name: str, text: str) -> None:
+        self.citizen_message(account, author_id, text)
+
+    def populate_demo(self, account: DemoAccount, webhook_url: str) -> None:
+        self.add_page(
+            account.account_id, "순천시", token=account.token, followers=account.followers
+        )
+        for text, figures in DEMO_HISTORY:
+            self.add_post(account.account_id, text, **figures)
+        self.subscribe_webhooks(account.account_id, webhook_url)
 
     def timeline(self) -> list[dict[str, Any]]:
         return [

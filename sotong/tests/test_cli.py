@@ -157,7 +157,7 @@ def test_channels_list_and_check_against_the_simulator(run_sotong, tmp_path) -> 
         assert "EAAB" not in checked.stdout
         # A revoked token fails the check: exit 1 and one line naming the count.
         page = running.simulator["facebook"]
-        page.revoke_token(demo_world.DEMO_ACCOUNTS[0].token)
+        page.revoke_token(demo_world.demo_accounts()[0].token)
         failed = run_sotong("channels", "check", check=False, env=env)
         assert failed.returncode == 1
         assert "channels failed the check" in failed.stderr

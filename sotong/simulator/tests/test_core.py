@@ -62,7 +62,9 @@ def test_unknown_platform_and_web_view(sim) -> None:
 
 
 def test_citizens_comment_with_personal_data_and_write_privately() -> None:
-    running = RunningSimulator(Simulator(seed=3)).start()
+    from sotong.simulator import facebook as simulated_facebook
+
+    running = RunningSimulator(Simulator(seed=3, platforms=[simulated_facebook.Platform])).start()
     try:
         simulator = running.simulator
         demo_world.populate(simulator, sotong_url="http://127.0.0.1:1")
@@ -74,7 +76,7 @@ def test_citizens_comment_with_personal_data_and_write_privately() -> None:
         for _ in range(60):
             assert crowd.act()
         comments = [
-            facebook.objects[cid]["message"] for cid in post["comments"] + notice["comments"]
+            obj["message"] for obj in facebook.objects.values() if obj.get("kind") == "comment"
         ]
         messages = [
             m for page in facebook.pages.values() for c in page.conversations.values() for m in c
