@@ -37,3 +37,23 @@ def sim(running_simulator: RunningSimulator) -> Iterator[RunningSimulator]:
 
 def short_timeout_client() -> httpx.Client:
     return httpx.Client(timeout=httpx.Timeout(TEST_READ_TIMEOUT, connect=2.0))
+
+
+def same_shape(actual: object, documented: object, path: str = "$") -> None:
+    """Every field of the documented sample is present with the same JSON type."""
+    if isinstance(documented, dict):
+        assert isinstance(actual, dict), path
+        for key, value in documented.items():
+            assert key in actual, f"{path}.{key} missing"
+            same_shape(actual[key], value, f"{path}.{key}")
+    elif isinstance(documented, list):
+        assert isinstance(actual, list), path
+        if documented and actual:
+            same_shape(actual[0], documented[0], f"{path}[0]")
+    elif isinstance(documented, bool):
+        assert isinstance(actual, bool), path
+    elif isinstance(documented, int | float):
+        assert isinstance(actual, int | float), path
+        assert not isinstance(actual, bool), path
+    elif isinstance(documented, str):
+        assert isinstance(actual, str), path
