@@ -22,11 +22,11 @@ def test_connect_facebook_by_oauth_then_check_and_pause(page: Page, server: Serv
     expect(page.locator("table")).to_contain_text("순천시 페이스북")
     assert_accessible(page)
     page.get_by_role("link", name="Facebook", exact=True).click()
-    page.get_by_role("link", name="페이스북으로 로그인하고 페이지 선택").click()
+    page.get_by_role("link", name="Facebook 로그인 후 계정 선택").click()
     # At the (simulated) Facebook consent page.
     expect(page).to_have_url(re.compile(re.escape(server.simulator_url)))
     page.get_by_role("link", name="허용").click()
-    expect(page.get_by_role("heading", name="페이지 선택")).to_be_visible()
+    expect(page.get_by_role("heading", name="계정 선택")).to_be_visible()
     page.get_by_label("채널 이름").fill("순천시 공식 페이스북")
     page.get_by_role("button", name="연결").click()
     expect(page.get_by_role("status")).to_contain_text("순천시 공식 페이스북 채널을 연결했습니다")

@@ -6,15 +6,11 @@ app_name = "channels"
 
 urlpatterns = [
     path("settings/channels/", views.channel_list, name="list"),
+    path("settings/channels/connect/<slug:kind>/login/", views.oauth_start, name="oauth_start"),
     path(
-        "settings/channels/connect/facebook/login/",
-        views.facebook_oauth_start,
-        name="facebook_login",
-    ),
-    path(
-        "settings/channels/connect/facebook/callback/",
-        views.facebook_oauth_callback,
-        name="facebook_callback",
+        "settings/channels/connect/<slug:kind>/callback/",
+        views.oauth_callback,
+        name="oauth_callback",
     ),
     path("settings/channels/connect/<slug:kind>/", views.channel_connect, name="connect"),
     path("settings/channels/<int:pk>/", views.channel_detail, name="detail"),

@@ -7,7 +7,7 @@ import secrets
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -19,12 +19,16 @@ from sotong.channels.models import CAPABILITY_LABELS, Channel
 from sotong.core import crypto
 from sotong.core.models import Staff
 from sotong.core.roles import Capability as Permission
-from sotong.platforms import facebook
-from sotong.platforms.base import Credentials, PlatformError, WebhookRequest, connector_classes
+from sotong.platforms.base import (
+    Connector,
+    Credentials,
+    PlatformError,
+    WebhookRequest,
+    connector_class,
+    connector_classes,
+    pkce_challenge,
+)
 from sotong.web.decorators import staff_required
-
-OAUTH_STATE_KEY = "sotong.channels.facebook_state"
-OAUTH_PAGES_KEY = "sotong.channels.facebook_pages"
 
 
 def _staff(request: HttpRequest) -> Staff:
@@ -114,98 +118,133 @@ def channel_connect(request: HttpRequest, kind: str) -> HttpResponse:
         {
             "form": form,
             "platform_label": form.platform.label,
-            "oauth_url": reverse("channels:facebook_login") if kind == "facebook" else None,
+            "oauth_url": reverse("channels:oauth_start", args=[kind])
+            if form.platform.oauth_login
+            else None,
         },
     )
 
 
-@staff_required(Permission.MANAGE_ORGANISATION)
-def facebook_oauth_start(request: HttpRequest) -> HttpResponse:
-    """Send the administrator to Facebook Login; they come back to the callback."""
+def _oauth_keys(kind: str) -> tuple[str, str]:
+    return f"sotong.channels.oauth.{kind}", f"sotong.channels.oauth.{kind}.accounts"
+
+
+def _oauth_setup(request: HttpRequest, kind: str) -> oauth.OAuthSetup:
+    redirect_uri = request.build_absolute_uri(reverse("channels:oauth_callback", args=[kind]))
+    return oauth.oauth_setup(kind, redirect_uri)
+
+
+def _oauth_platform(kind: str) -> type[Connector]:
     try:
-        app = oauth.facebook_app()
+        platform = connector_class(kind)
+    except KeyError as exc:
+        raise Http404 from exc
+    if not platform.oauth_login:
+        raise Http404
+    return platform
+
+
+@staff_required(Permission.MANAGE_ORGANISATION)
+def oauth_start(request: HttpRequest, kind: str) -> HttpResponse:
+    """Send the administrator to the platform's sign-in; they come back to the callback."""
+    _oauth_platform(kind)
+    try:
+        setup = _oauth_setup(request, kind)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("channels:connect", kind=kind)
+    state = secrets.token_urlsafe(24)
+    verifier = secrets.token_urlsafe(48)
+    state_key, _accounts_key = _oauth_keys(kind)
+    request.session[state_key] = {"state": state, "verifier": crypto.encrypt(verifier)}
+    connector = setup.connector(kind)
+    try:
+        url = connector.oauth_authorize_url(
+            setup.app, state=state, code_challenge=pkce_challenge(verifier)
+        )
+    finally:
+        connector.close()
+    return redirect(url)
+
+
+@staff_required(Permission.MANAGE_ORGANISATION)
+def oauth_callback(request: HttpRequest, kind: str) -> HttpResponse:
+    """The platform sent the administrator back: swap the code for the accounts they may
+    connect, let them pick one, connect it."""
+    platform = _oauth_platform(kind)
+    staff = _staff(request)
+    state_key, accounts_key = _oauth_keys(kind)
+    try:
+        setup = _oauth_setup(request, kind)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("channels:list")
-    state = secrets.token_urlsafe(24)
-    request.session[OAUTH_STATE_KEY] = state
-    return redirect(
-        facebook.oauth_authorize_url(
-            app.dialog_base,
-            app_id=app.app_id,
-            state=state,
-            redirect_uri=request.build_absolute_uri(reverse("channels:facebook_callback")),
-        )
-    )
-
-
-@staff_required(Permission.MANAGE_ORGANISATION)
-def facebook_oauth_callback(request: HttpRequest) -> HttpResponse:
-    """Facebook sent the administrator back: swap the code for their Pages, let them pick."""
-    staff = _staff(request)
-    app = oauth.facebook_app()
     if request.method == "POST":
-        pages = [
-            facebook.ManagedPage(**page)
-            for page in json.loads(
-                crypto.decrypt(request.session.get(OAUTH_PAGES_KEY, crypto.encrypt("[]")))
-            )
-        ]
-        chosen = next((page for page in pages if page.id == request.POST.get("page")), None)
+        stored = json.loads(crypto.decrypt(request.session.get(accounts_key, crypto.encrypt("[]"))))
+        chosen = next((a for a in stored if a["account_id"] == request.POST.get("account")), None)
         if chosen is None:
-            messages.error(request, _("Choose one of the pages."))
+            messages.error(request, _("Choose one of the accounts."))
             return redirect("channels:list")
         try:
             channel = actions.connect_channel(
                 staff,
                 staff.organisation,
-                kind="facebook",
-                name=request.POST.get("name") or chosen.name,
-                account_id=chosen.id,
-                api_base=app.api_base,
-                credentials=Credentials(
-                    access_token=chosen.access_token,
-                    extra={
-                        "app_id": app.app_id,
-                        "app_secret": app.app_secret,
-                        "verify_token": secrets.token_urlsafe(16),
-                    },
-                ),
+                kind=kind,
+                name=request.POST.get("name") or chosen["name"],
+                account_id=chosen["account_id"],
+                api_base=setup.api_base,
+                credentials=Credentials.from_json(chosen["credentials"]),
             )
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
             return redirect("channels:list")
-        request.session.pop(OAUTH_PAGES_KEY, None)
+        request.session.pop(accounts_key, None)
         messages.success(request, _("%(name)s is connected.") % {"name": channel.name})
         return redirect("channels:detail", pk=channel.pk)
-    expected = request.session.pop(OAUTH_STATE_KEY, None)
-    if not expected or not secrets.compare_digest(expected, request.GET.get("state", "")):
+    started = request.session.pop(state_key, None) or {}
+    if not started.get("state") or not secrets.compare_digest(
+        started["state"], request.GET.get("state", "")
+    ):
         messages.error(
-            request, _("The sign-in with Facebook expired or was not started here. Try again.")
+            request,
+            _("The sign-in with %(platform)s expired or was not started here. Try again.")
+            % {"platform": platform.label},
         )
         return redirect("channels:list")
     if "error" in request.GET or "code" not in request.GET:
-        messages.error(request, _("Facebook did not grant access."))
-        return redirect("channels:list")
-    try:
-        user_token = facebook.exchange_code(
-            app.api_base or facebook.FacebookPage.default_api_base,
-            app_id=app.app_id,
-            app_secret=app.app_secret,
-            code=request.GET["code"],
-            redirect_uri=request.build_absolute_uri(reverse("channels:facebook_callback")),
+        messages.error(
+            request, _("%(platform)s did not grant access.") % {"platform": platform.label}
         )
-        pages = facebook.managed_pages(
-            app.api_base or facebook.FacebookPage.default_api_base, user_token
+        return redirect("channels:list")
+    connector = setup.connector(kind)
+    try:
+        accounts = connector.oauth_accounts(
+            setup.app,
+            code=request.GET["code"],
+            code_verifier=crypto.decrypt(started["verifier"]),
         )
     except PlatformError as error:
-        messages.error(request, _("Facebook refused: %(reason)s") % {"reason": error})
+        messages.error(
+            request,
+            _("%(platform)s refused: %(reason)s") % {"platform": platform.label, "reason": error},
+        )
         return redirect("channels:list")
-    # The Page tokens wait in the session, encrypted, until a page is chosen.
-    request.session[OAUTH_PAGES_KEY] = crypto.encrypt(
-        json.dumps([{"id": p.id, "name": p.name, "access_token": p.access_token} for p in pages])
+    finally:
+        connector.close()
+    # The accounts' tokens wait in the session, encrypted, until one is chosen.
+    request.session[accounts_key] = crypto.encrypt(
+        json.dumps(
+            [
+                {"account_id": a.account_id, "name": a.name, "credentials": a.credentials.to_json()}
+                for a in accounts
+            ]
+        )
     )
-    return render(request, "channels/choose_page.html", {"pages": pages})
+    return render(
+        request,
+        "channels/choose_account.html",
+        {"accounts": accounts, "platform_label": platform.label},
+    )
 
 
 @require_POST

@@ -7,7 +7,7 @@ their password or removes the app, which Graph reports as error 190.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import secrets
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
@@ -16,8 +16,8 @@ import httpx
 from sotong.platforms.base import (
     AccountCheck,
     Capability,
-    ChannelAccount,
     ChannelMetrics,
+    ConnectableAccount,
     Connector,
     ContentRejected,
     CredentialExpired,
@@ -27,6 +27,7 @@ from sotong.platforms.base import (
     InboundItem,
     InboundKind,
     NotFound,
+    OAuthApp,
     OutboundPost,
     PermissionMissing,
     PlatformError,
@@ -101,7 +102,8 @@ class FacebookPage(Connector):
 
     def _auth(self) -> dict[str, str]:
         # In a header, not the query string: URLs end up in proxy and access logs.
-        return {"Authorization": f"Bearer {self.account.credentials.access_token}"}
+        token = self.account.credentials.access_token
+        return {"Authorization": f"Bearer {token}"} if token else {}
 
     def _get(self, path: str, **params: Any) -> Any:
         return self.json(self.request("GET", self._url(path), params=params, headers=self._auth()))
@@ -375,6 +377,61 @@ class FacebookPage(Connector):
         )
         return str(self.require(self.json(response), "message_id"))
 
+    # -- connecting by OAuth (Facebook Login) ----------------------------------------------
+    # The admin grants the app the Page permissions, Sotong swaps the code for a user token,
+    # and /me/accounts gives each Page with its own (non-expiring) Page token.
+
+    oauth_login = True
+
+    def oauth_authorize_url(self, app: OAuthApp, *, state: str, code_challenge: str) -> str:
+        """The Facebook Login dialog asking for every permission Sotong uses. (Facebook
+        Login for a confidential app takes no PKCE; the app secret protects the swap.)"""
+        query = urlencode(
+            {
+                "client_id": app.client_id,
+                "redirect_uri": app.redirect_uri,
+                "state": state,
+                "response_type": "code",
+                "scope": ",".join(("pages_show_list", *self.required_scopes)),
+            }
+        )
+        return self.endpoint(f"https://www.facebook.com/{self.version}/dialog/oauth?{query}")
+
+    def oauth_accounts(
+        self, app: OAuthApp, *, code: str, code_verifier: str
+    ) -> list[ConnectableAccount]:
+        """The Pages the signed-in admin manages, each with its Page token and the app's
+        secrets (for webhook signatures) and a fresh webhook verify token."""
+        self.sign_in_with_code(app, code)
+        pages = self._get("me/accounts", fields="id,name,access_token")
+        return [
+            ConnectableAccount(
+                account_id=str(page["id"]),
+                name=page.get("name", ""),
+                credentials=Credentials(
+                    access_token=page["access_token"],
+                    extra={
+                        "app_id": app.client_id,
+                        "app_secret": app.client_secret,
+                        "verify_token": secrets.token_urlsafe(16),
+                    },
+                ),
+            )
+            for page in self.require(pages, "data")
+        ]
+
+    def sign_in_with_code(self, app: OAuthApp, code: str) -> None:
+        """Swap an authorisation code for the admin's user token and act with it (the
+        Instagram connector signs in the same way)."""
+        answer = self._get(
+            "oauth/access_token",
+            client_id=app.client_id,
+            client_secret=app.client_secret,
+            redirect_uri=app.redirect_uri,
+            code=code,
+        )
+        self.account.credentials.access_token = str(self.require(answer, "access_token"))
+
     # -- webhooks ---------------------------------------------------------------------------
 
     def webhook_handshake(self, request: WebhookRequest) -> WebhookResponse | None:
@@ -457,75 +514,3 @@ class FacebookPage(Connector):
                     )
                 )
         return items
-
-
-# -- connecting a Page (OAuth) ------------------------------------------------------------
-# Facebook Login: the admin grants the app the Page permissions, Sotong swaps the code for
-# a user token, and /me/accounts gives each Page with its own (non-expiring) Page token.
-
-
-@dataclass(frozen=True)
-class ManagedPage:
-    id: str
-    name: str
-    access_token: str
-
-    def __repr__(self) -> str:  # never print a token
-        return f"ManagedPage(id={self.id!r}, name={self.name!r})"
-
-
-def oauth_authorize_url(
-    dialog_base: str, *, app_id: str, redirect_uri: str, state: str, version: str = GRAPH_VERSION
-) -> str:
-    """The Facebook Login dialog asking for every permission Sotong uses."""
-    query = urlencode(
-        {
-            "client_id": app_id,
-            "redirect_uri": redirect_uri,
-            "state": state,
-            "response_type": "code",
-            "scope": ",".join(("pages_show_list", *FacebookPage.required_scopes)),
-        }
-    )
-    return f"{dialog_base.rstrip('/')}/{version}/dialog/oauth?{query}"
-
-
-def _oauth_client(graph_base: str) -> FacebookPage:
-    return FacebookPage(ChannelAccount("", Credentials(), api_base=graph_base))
-
-
-def exchange_code(
-    graph_base: str, *, app_id: str, app_secret: str, redirect_uri: str, code: str
-) -> str:
-    """The user access token for an authorisation code."""
-    client = _oauth_client(graph_base)
-    try:
-        answer = client.json(
-            client.request(
-                "GET",
-                client._url("oauth/access_token"),
-                params={
-                    "client_id": app_id,
-                    "client_secret": app_secret,
-                    "redirect_uri": redirect_uri,
-                    "code": code,
-                },
-            )
-        )
-        return str(client.require(answer, "access_token"))
-    finally:
-        client.close()
-
-
-def managed_pages(graph_base: str, user_token: str) -> list[ManagedPage]:
-    """The Pages the signed-in admin manages, each with its Page token."""
-    client = _oauth_client(graph_base)
-    client.account.credentials.access_token = user_token
-    try:
-        answer = client._get("me/accounts", fields="id,name,access_token")
-        return [
-            ManagedPage(str(page["id"]), page.get("name", ""), page["access_token"])
-            for page in client.require(answer, "data")
-        ]
-    finally:
-        client.close()

@@ -48,6 +48,9 @@ SCOPE_FOR_MESSAGES = "pages_messaging"
 # Calls per page and window before the usage header reaches 100 %.
 DEFAULT_CALL_BUDGET = 4800
 
+# The simulator's own Meta app (client id, secret), for practising Facebook Login.
+OAUTH_APP = ("sotong-app", "sim-app-secret")
+
 DEMO_ACCOUNTS = (
     DemoAccount(
         "facebook",
@@ -127,8 +130,7 @@ class Platform(PlatformSimulator):
         self.pages: dict[str, Page] = {}
         self.tokens: dict[str, Token] = {}
         self.objects: dict[str, dict[str, Any]] = {}  # posts, photos and comments by id
-        self.app_id = "sotong-app"
-        self.app_secret = "sim-app-secret"  # noqa: S105 - the simulator's own test secret
+        self.app_id, self.app_secret = OAUTH_APP
         self.oauth_codes: dict[str, str] = {}  # code → user token
         self.call_budget = DEFAULT_CALL_BUDGET
 

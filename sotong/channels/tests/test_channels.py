@@ -256,18 +256,19 @@ def test_facebook_oauth_connect_flow(client, city, sim, make_staff, monkeypatch)
     sim.simulator["facebook"].add_page(PAGE_ID, "순천시")
     admin = make_staff(city, Role.ADMIN)
     client.force_login(admin.user)
-    start = client.get(reverse("channels:facebook_login"))
+    start = client.get(reverse("channels:oauth_start", args=["facebook"]))
     assert start.status_code == 302
     dialog = httpx.get(start["Location"], timeout=5)  # the admin's browser at Facebook
     assert "pages_manage_posts" in dialog.text
     back = dialog.text.split('href="')[1].split('"')[0].replace("&amp;", "&")
-    choose = client.get(reverse("channels:facebook_callback") + "?" + back.split("?", 1)[1])
+    choose = client.get(reverse("channels:oauth_callback", args=["facebook"]) + "?" + back.split("?", 1)[1])
     html = choose.content.decode()
+    assert choose.status_code == 200, choose.get("Location")
     assert "순천시" in html
     assert "EAAB" not in html  # tokens stay server-side
     connected = client.post(
-        reverse("channels:facebook_callback"),
-        {"page": PAGE_ID, "name": "순천시 페이스북"},
+        reverse("channels:oauth_callback", args=["facebook"]),
+        {"account": PAGE_ID, "name": "순천시 페이스북"},
         follow=True,
     )
     assert "채널을 연결했습니다" in connected.content.decode()
@@ -281,9 +282,32 @@ def test_facebook_oauth_rejects_a_forged_state(client, city, sim, make_staff, mo
     monkeypatch.setenv("SOTONG_SIMULATOR_URL", sim.url)
     admin = make_staff(city, Role.ADMIN)
     client.force_login(admin.user)
-    client.get(reverse("channels:facebook_login"))
+    client.get(reverse("channels:oauth_start", args=["facebook"]))
     response = client.get(
-        reverse("channels:facebook_callback") + "?code=x&state=forged", follow=True
+        reverse("channels:oauth_callback", args=["facebook"]) + "?code=x&state=forged", follow=True
     )
     assert "다시 시도하세요" in response.content.decode()
     assert not Channel.objects.exists()
+
+
+def test_oauth_needs_the_city_app_outside_the_simulator(
+    client, city, make_staff, monkeypatch
+) -> None:
+    monkeypatch.delenv("SOTONG_SIMULATOR_URL", raising=False)
+    monkeypatch.delenv("SOTONG_FACEBOOK_APP_ID", raising=False)
+    admin = make_staff(city, Role.ADMIN)
+    client.force_login(admin.user)
+    response = client.get(reverse("channels:oauth_start", args=["facebook"]), follow=True)
+    assert "SOTONG_FACEBOOK_APP_ID" in response.content.decode()
+    monkeypatch.setenv("SOTONG_FACEBOOK_APP_ID", "1234")
+    monkeypatch.setenv("SOTONG_FACEBOOK_APP_SECRET", "city-secret")
+    start = client.get(reverse("channels:oauth_start", args=["facebook"]))
+    assert start["Location"].startswith("https://www.facebook.com/v25.0/dialog/oauth?")
+    assert "client_id=1234" in start["Location"]
+    assert "city-secret" not in start["Location"]
+
+
+def test_oauth_is_not_offered_where_the_platform_has_none(client, city, make_staff) -> None:
+    admin = make_staff(city, Role.ADMIN)
+    client.force_login(admin.user)
+    assert client.get(reverse("channels:oauth_start", args=["nowhere"])).status_code == 404
