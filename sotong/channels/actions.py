@@ -9,7 +9,7 @@ import logging
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -28,6 +28,7 @@ from sotong.platforms.base import (
     InboundItem,
     PermissionMissing,
     PlatformError,
+    RateLimited,
     WebhookRejected,
     WebhookRequest,
     WebhookResponse,
@@ -38,6 +39,13 @@ logger = logging.getLogger(__name__)
 
 # Refresh credentials this long before they expire.
 REFRESH_AHEAD = dt.timedelta(hours=1)
+# How often to ask a platform for new comments and messages: often where it pushes
+# nothing, rarely where webhooks deliver and polling only catches what they missed.
+POLL_EVERY = dt.timedelta(minutes=5)
+POLL_EVERY_WITH_WEBHOOKS = dt.timedelta(hours=1)
+# Comments are read on our posts of the last week, at most this many posts per poll.
+POLL_POSTS = 10
+POLL_POSTS_WITHIN = dt.timedelta(days=7)
 
 
 def connector_for(channel: Channel) -> Connector:
@@ -329,3 +337,81 @@ def receive_webhook(channel: Channel, request: WebhookRequest) -> WebhookOutcome
         return WebhookOutcome(connector.webhook_ack(items), len(new))
     finally:
         connector.close()
+
+
+# -- polling ------------------------------------------------------------------------------
+
+POLLABLE = frozenset({Capability.FETCH_MESSAGES, Capability.LIST_COMMENTS})
+
+
+def poll_interval(channel: Channel) -> dt.timedelta:
+    return POLL_EVERY_WITH_WEBHOOKS if Capability.WEBHOOKS in channel.capabilities else POLL_EVERY
+
+
+def channels_due_for_polling(now: dt.datetime | None = None) -> list[Channel]:
+    """Active channels whose platform can be asked for comments or messages, and whose
+    next poll is due."""
+    now = now or timezone.now()
+    pollable_kinds = [
+        kind
+        for kind in Channel.objects.values_list("kind", flat=True).distinct()
+        if connector_class(kind).capabilities & POLLABLE
+    ]
+    return list(
+        Channel.objects.filter(status=ChannelStatus.ACTIVE, kind__in=pollable_kinds)
+        .filter(models.Q(next_poll_at__isnull=True) | models.Q(next_poll_at__lte=now))
+        .select_related("organisation", "department")
+    )
+
+
+@dataclass(frozen=True)
+class PollResult:
+    new_events: int
+    error: str = ""
+
+
+def poll_channel(channel: Channel) -> PollResult:
+    """Ask the platform for new comments on our recent posts and new messages, and store
+    them once each. Safe to run again after a crash: what was stored is recognised, and the
+    message cursor moves only after the messages it covers are stored."""
+    connector = connector_for(channel)
+    new = 0
+    next_poll = timezone.now() + poll_interval(channel)
+    error = ""
+    try:
+        if connector.supports(Capability.FETCH_MESSAGES):
+            items, cursor = connector.fetch_messages(channel.message_cursor)
+            new += len(record_inbound(channel, _from_citizens(channel, items)))
+            if cursor != channel.message_cursor:
+                channel.message_cursor = cursor[:200]
+                channel.save(update_fields=["message_cursor"])
+        if connector.supports(Capability.LIST_COMMENTS) and connector.supports(
+            Capability.LIST_POSTS
+        ):
+            since = timezone.now() - POLL_POSTS_WITHIN
+            for post in connector.list_posts(limit=POLL_POSTS):
+                if post.created_at is not None and post.created_at < since:
+                    continue
+                items = connector.list_comments(post.external_id)
+                new += len(record_inbound(channel, _from_citizens(channel, items)))
+    except RateLimited as limited:
+        error = str(limited)
+        next_poll = timezone.now() + dt.timedelta(seconds=max(limited.retry_after, 60))
+    except (CredentialExpired, CredentialRevoked) as dead:
+        error = str(dead)
+        _set_status(channel, ChannelStatus.NEEDS_RECONNECT, error, None)
+    except PlatformError as failure:
+        # A hiccup: what was stored stays stored; the next poll picks up the rest.
+        error = str(failure)
+        logger.warning("channel %s: poll failed: %s", channel.pk, type(failure).__name__)
+    finally:
+        connector.close()
+    channel.last_polled_at = timezone.now()
+    channel.next_poll_at = next_poll
+    channel.save(update_fields=["last_polled_at", "next_poll_at"])
+    return PollResult(new, error)
+
+
+def _from_citizens(channel: Channel, items: list[InboundItem]) -> list[InboundItem]:
+    """Our own replies come back in comment threads; they are not citizens speaking."""
+    return [item for item in items if item.author_id != channel.account_id]

@@ -91,6 +91,11 @@ class Channel(OrganisationOwned):
     last_checked_at = models.DateTimeField(_("last checked"), null=True, blank=True)
     last_check_ok = models.BooleanField(_("last check passed"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    # Polling for what platforms do not push (or as a net under webhooks that can miss).
+    next_poll_at = models.DateTimeField(_("next poll"), null=True, blank=True, db_index=True)
+    last_polled_at = models.DateTimeField(_("last polled"), null=True, blank=True)
+    # Where the last message poll stopped (the platform's cursor, offset or newest id).
+    message_cursor = models.CharField(max_length=200, blank=True, editable=False)
 
     department_path: ClassVar[str | None] = "department"
 

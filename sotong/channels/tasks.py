@@ -32,3 +32,16 @@ def check_all_channels() -> dict[str, int]:
         result = actions.check_channel(channel)
         counts["ok" if result.ok else "failed"] += 1
     return counts
+
+
+@periodic(every=dt.timedelta(minutes=1))
+@task(queue_name="platform")
+def poll_due_channels() -> dict[str, int]:
+    """Read new comments and messages from every channel whose poll is due."""
+    counts = {"channels": 0, "new_events": 0, "failed": 0}
+    for channel in actions.channels_due_for_polling():
+        result = actions.poll_channel(channel)
+        counts["channels"] += 1
+        counts["new_events"] += result.new_events
+        counts["failed"] += bool(result.error)
+    return counts

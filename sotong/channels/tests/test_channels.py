@@ -261,7 +261,9 @@ def test_facebook_oauth_connect_flow(client, city, sim, make_staff, monkeypatch)
     dialog = httpx.get(start["Location"], timeout=5)  # the admin's browser at Facebook
     assert "pages_manage_posts" in dialog.text
     back = dialog.text.split('href="')[1].split('"')[0].replace("&amp;", "&")
-    choose = client.get(reverse("channels:oauth_callback", args=["facebook"]) + "?" + back.split("?", 1)[1])
+    choose = client.get(
+        reverse("channels:oauth_callback", args=["facebook"]) + "?" + back.split("?", 1)[1]
+    )
     html = choose.content.decode()
     assert choose.status_code == 200, choose.get("Location")
     assert "순천시" in html

@@ -1,0 +1,118 @@
+"""Polling: what platforms do not push is read on a schedule, stored once, and a failed or
+interrupted poll loses nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from sotong.channels import actions
+from sotong.channels.models import Channel, ChannelStatus, InboundEvent
+from sotong.channels.tasks import poll_due_channels
+from sotong.conftest import SYSTEM
+from sotong.platforms.base import Credentials
+from sotong.simulator.core import Fault, FaultKind
+
+PAGE_ID = "104220000000001"
+
+
+@pytest.fixture
+def page(sim):
+    return sim.simulator["facebook"]
+
+
+@pytest.fixture
+def channel(city, sim, page) -> Channel:
+    token = page.add_page(PAGE_ID, "순천시")
+    return actions.connect_channel(
+        SYSTEM,
+        city,
+        kind="facebook",
+        name="순천시 페이스북",
+        account_id=PAGE_ID,
+        credentials=Credentials(access_token=token, extra={"app_secret": "sim-app-secret"}),
+        api_base=sim.platform_url("facebook"),
+    )
+
+
+def citizens_speak(page) -> dict[str, str]:
+    """No webhook target is set: only a poll can find these."""
+    post = page.add_post(PAGE_ID, "조례동 하수관로 공사 안내")
+    asked = page.citizen_comment(post["id"], "6011", "박시민", "공사 언제 끝나요?")
+    wrote = page.citizen_message(PAGE_ID, "7012345678901234", "여권 재발급은 어디서 하나요?")
+    return {"post": post["id"], "comment": asked["id"], "message": wrote["id"]}
+
+
+def test_poll_stores_comments_and_messages_once(channel, page) -> None:
+    said = citizens_speak(page)
+    first = actions.poll_channel(channel)
+    assert (first.new_events, first.error) == (2, "")
+    events = {e.external_id: e for e in InboundEvent.objects.filter(channel=channel)}
+    assert set(events) == {said["comment"], said["message"]}
+    assert events[said["comment"]].text == "공사 언제 끝나요?"
+    assert events[said["comment"]].post_external_id == said["post"]
+    # A second poll (or the same poll run again by another worker) adds nothing.
+    assert actions.poll_channel(channel).new_events == 0
+    assert InboundEvent.objects.filter(channel=channel).count() == 2
+    channel.refresh_from_db()
+    assert channel.message_cursor
+    assert channel.next_poll_at > timezone.now() + dt.timedelta(minutes=50)  # webhooks too
+
+
+def test_our_own_replies_are_not_taken_for_citizens(channel, page) -> None:
+    said = citizens_speak(page)
+    from sotong.channels.actions import connector_for
+
+    connector = connector_for(channel)
+    comment = next(c for c in connector.list_comments(said["post"]))
+    connector.reply_to_comment(comment, "12월 5일에 끝납니다.")
+    connector.close()
+    actions.poll_channel(channel)
+    stored = InboundEvent.objects.filter(channel=channel)
+    assert sorted(stored.values_list("kind", flat=True)) == ["comment", "message"]
+    assert "12월 5일에 끝납니다." not in [event.text for event in stored]
+
+
+def test_a_poll_cut_short_keeps_what_it_read_and_the_next_one_finishes(
+    channel, page, sim
+) -> None:
+    said = citizens_speak(page)
+    # Messages are read, then the platform fails while listing posts.
+    sim.simulator.inject("facebook", Fault(FaultKind.SERVER_ERROR, path_pattern=r"/posts$"))
+    result = actions.poll_channel(channel)
+    assert result.error
+    assert list(InboundEvent.objects.values_list("external_id", flat=True)) == [said["message"]]
+    assert actions.poll_channel(channel).new_events == 1
+    assert InboundEvent.objects.count() == 2
+
+
+def test_rate_limit_pushes_the_next_poll_back(channel, page, sim) -> None:
+    citizens_speak(page)
+    sim.simulator.inject("facebook", Fault(FaultKind.RATE_LIMITED))
+    result = actions.poll_channel(channel)
+    assert "Facebook" in result.error
+    channel.refresh_from_db()
+    assert channel.next_poll_at >= timezone.now() + dt.timedelta(seconds=59)
+    assert channel not in actions.channels_due_for_polling()
+
+
+def test_a_dead_token_marks_the_channel_for_reconnecting(channel, page) -> None:
+    page.revoke_token(channel.get_credentials().access_token)
+    actions.poll_channel(channel)
+    channel.refresh_from_db()
+    assert channel.status == ChannelStatus.NEEDS_RECONNECT
+    assert channel not in actions.channels_due_for_polling()
+
+
+def test_the_periodic_task_polls_due_active_channels_only(channel, page) -> None:
+    citizens_speak(page)
+    actions.pause_channel(SYSTEM, channel)
+    assert poll_due_channels.call() == {"channels": 0, "new_events": 0, "failed": 0}
+    actions.resume_channel(SYSTEM, channel)
+    assert poll_due_channels.call() == {"channels": 1, "new_events": 2, "failed": 0}
+    # Not due again until its interval has passed.
+    assert poll_due_channels.call()["channels"] == 0
+    later = timezone.now() + dt.timedelta(hours=2)
+    assert channel in actions.channels_due_for_polling(later)
