@@ -20,6 +20,7 @@ from sotong.core import crypto
 from sotong.core.models import Staff
 from sotong.core.roles import Capability as Permission
 from sotong.platforms.base import (
+    Capability,
     Connector,
     Credentials,
     PlatformError,
@@ -94,9 +95,27 @@ def channel_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 if capability in channel.capabilities
             ],
             "webhook_url": webhook_url,
+            "intake": _intake(channel),
+            "pollable": bool(channel.capabilities & actions.POLLABLE),
             "can_edit": staff.can(Permission.MANAGE_ORGANISATION),
         },
     )
+
+
+def _intake(channel: Channel) -> str:
+    """How what citizens say on this channel reaches Sotong, in words."""
+    pushed = Capability.WEBHOOKS in channel.capabilities
+    polled = bool(channel.capabilities & actions.POLLABLE)
+    minutes = int(actions.poll_interval(channel).total_seconds() // 60)
+    if pushed and polled:
+        return _("Instantly by webhook, and collected every %(minutes)d minutes as a check") % {
+            "minutes": minutes
+        }
+    if pushed:
+        return _("Instantly by webhook")
+    if polled:
+        return _("Collected every %(minutes)d minutes") % {"minutes": minutes}
+    return _("Not read by Sotong")
 
 
 @staff_required(Permission.MANAGE_ORGANISATION)
@@ -262,6 +281,18 @@ def channel_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             else:
                 messages.error(
                     request, _("The check failed: %(reason)s") % {"reason": result.message}
+                )
+        elif action == "poll":
+            result = actions.poll_channel(channel)
+            if result.error:
+                messages.error(
+                    request, _("Collecting failed: %(reason)s") % {"reason": result.error}
+                )
+            else:
+                messages.success(
+                    request,
+                    _("Collected %(count)d new comments and messages.")
+                    % {"count": result.new_events},
                 )
         elif action == "pause":
             actions.pause_channel(staff, channel)

@@ -75,9 +75,7 @@ def test_our_own_replies_are_not_taken_for_citizens(channel, page) -> None:
     assert "12월 5일에 끝납니다." not in [event.text for event in stored]
 
 
-def test_a_poll_cut_short_keeps_what_it_read_and_the_next_one_finishes(
-    channel, page, sim
-) -> None:
+def test_a_poll_cut_short_keeps_what_it_read_and_the_next_one_finishes(channel, page, sim) -> None:
     said = citizens_speak(page)
     # Messages are read, then the platform fails while listing posts.
     sim.simulator.inject("facebook", Fault(FaultKind.SERVER_ERROR, path_pattern=r"/posts$"))
@@ -116,3 +114,18 @@ def test_the_periodic_task_polls_due_active_channels_only(channel, page) -> None
     assert poll_due_channels.call()["channels"] == 0
     later = timezone.now() + dt.timedelta(hours=2)
     assert channel in actions.channels_due_for_polling(later)
+
+
+def test_staff_collect_now_from_the_channel_page(client, channel, page, make_staff, city) -> None:
+    from django.urls import reverse
+
+    from sotong.core.roles import Role
+
+    citizens_speak(page)
+    admin = make_staff(city, Role.ADMIN)
+    client.force_login(admin.user)
+    detail = client.get(reverse("channels:detail", args=[channel.pk])).content.decode()
+    assert "웹훅으로 실시간 수신, 누락 확인을 위해 60분마다 수집" in detail
+    response = client.post(reverse("channels:action", args=[channel.pk, "poll"]), follow=True)
+    assert "새 댓글과 메시지 2건을 수집했습니다." in response.content.decode()
+    assert "마지막 수집" in response.content.decode()
