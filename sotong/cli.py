@@ -128,6 +128,19 @@ def cmd_channels(args: argparse.Namespace) -> None:
                     missing_scopes=channel.missing_scopes,
                 )
                 failed += not result.ok
+        elif args.action == "poll":
+            if channel.status != ChannelStatus.ACTIVE or not (
+                channel.capabilities & actions.POLLABLE
+            ):
+                row["poll"] = "skipped"
+            else:
+                polled = actions.poll_channel(channel)
+                row.update(
+                    poll="failed" if polled.error else "ok",
+                    new_events=polled.new_events,
+                    detail=polled.error,
+                )
+                failed += bool(polled.error)
         rows.append(row)
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -136,6 +149,8 @@ def cmd_channels(args: argparse.Namespace) -> None:
         columns = ["organisation", "name", "platform", "account", "status", "api"]
         if args.action == "check":
             columns += ["check", "missing_scopes", "detail"]
+        elif args.action == "poll":
+            columns += ["poll", "new_events", "detail"]
         for column in columns:
             table.add_column(column)
         for row in rows:
@@ -150,7 +165,7 @@ def cmd_channels(args: argparse.Namespace) -> None:
         # Piped output is not cut to an 80-column terminal.
         Console(width=None if sys.stdout.isatty() else 200).print(table)
     if failed:
-        fail(f"{failed} of {len(rows)} channels failed the check", 1)
+        fail(f"{failed} of {len(rows)} channels failed the {args.action}", 1)
 
 
 def cmd_simulate(args: argparse.Namespace) -> None:
@@ -438,8 +453,11 @@ def build_parser() -> argparse.ArgumentParser:
     createorg.add_argument("--admin", metavar="USERNAME", help="also create an administrator login")
     createorg.set_defaults(handler=cmd_createorg)
 
-    channels = sub.add_parser("channels", help="list the channels, or check their credentials")
-    channels.add_argument("action", choices=["list", "check"])
+    channels = sub.add_parser(
+        "channels",
+        help="list the channels, check their credentials, or collect comments and messages now",
+    )
+    channels.add_argument("action", choices=["list", "check", "poll"])
     channels.add_argument(
         "--json", action="store_true", help="one JSON document instead of a table"
     )

@@ -155,8 +155,15 @@ def test_channels_list_and_check_against_the_simulator(run_sotong, tmp_path) -> 
         facebook = next(row for row in rows if row["platform"] == "facebook")
         assert facebook["check"] == "ok"
         assert "EAAB" not in checked.stdout
-        # A revoked token fails the check: exit 1 and one line naming the count.
+        # Comments that no webhook delivered are collected by a poll.
         page = running.simulator["facebook"]
+        running.simulator.webhook_targets.clear()
+        first_post = next(iter(page.pages["104220000000001"].post_ids))
+        page.citizen_comment(first_post, "6011", "박시민", "주차장은 어디에 있나요?")
+        polled = json.loads(run_sotong("channels", "poll", "--json", env=env).stdout)
+        facebook = next(row for row in polled if row["platform"] == "facebook")
+        assert (facebook["poll"], facebook["new_events"]) == ("ok", 1)
+        # A revoked token fails the check: exit 1 and one line naming the count.
         page.revoke_token(demo_world.demo_accounts()[0].token)
         failed = run_sotong("channels", "check", check=False, env=env)
         assert failed.returncode == 1
