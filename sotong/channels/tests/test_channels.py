@@ -13,7 +13,7 @@ from sotong.channels.models import Channel, ChannelStatus, InboundEvent
 from sotong.conftest import SYSTEM
 from sotong.core.models import AuditEntry
 from sotong.core.roles import Role
-from sotong.platforms.base import Credentials, hmac_sha256_hex
+from sotong.platforms.base import Credentials, connector_classes, hmac_sha256_hex
 from sotong.simulator.core import Fault, FaultKind
 
 PAGE_ID = "104220000000001"
@@ -249,35 +249,44 @@ def test_department_staff_do_not_see_city_channels(client, city, channel, make_s
     assert client.post(reverse("channels:action", args=[channel.pk, "pause"])).status_code == 403
 
 
-def test_facebook_oauth_connect_flow(client, city, sim, make_staff, monkeypatch) -> None:
+OAUTH_KINDS = [platform.kind for platform in connector_classes() if platform.oauth_login]
+
+
+@pytest.mark.parametrize("kind", OAUTH_KINDS)
+def test_oauth_connect_flow(kind, client, city, sim, make_staff, monkeypatch) -> None:
+    """Every platform with OAuth: sign in at the (simulated) platform, choose the demo
+    city's account, and the channel works."""
     import httpx
 
+    from sotong.simulator.demo_world import demo_accounts
+
     monkeypatch.setenv("SOTONG_SIMULATOR_URL", sim.url)
-    sim.simulator["facebook"].add_page(PAGE_ID, "순천시")
+    account = next(a for a in demo_accounts() if a.kind == kind)
+    sim.simulator[kind].populate_demo(account, "http://127.0.0.1:1/")
+    sim.simulator.webhook_targets.clear()
     admin = make_staff(city, Role.ADMIN)
     client.force_login(admin.user)
-    start = client.get(reverse("channels:oauth_start", args=["facebook"]))
+    start = client.get(reverse("channels:oauth_start", args=[kind]))
     assert start.status_code == 302
-    dialog = httpx.get(start["Location"], timeout=5)  # the admin's browser at Facebook
-    assert "pages_manage_posts" in dialog.text
-    back = dialog.text.split('href="')[1].split('"')[0].replace("&amp;", "&")
-    choose = client.get(
-        reverse("channels:oauth_callback", args=["facebook"]) + "?" + back.split("?", 1)[1]
-    )
+    assert start["Location"].startswith(f"{sim.url}/{kind}/")
+    dialog = httpx.get(start["Location"], timeout=5)  # the admin's browser at the platform
+    assert dialog.status_code == 200
+    back = dialog.text.split('id="allow" href="')[1].split('"')[0].replace("&amp;", "&")
+    callback = reverse("channels:oauth_callback", args=[kind])
+    choose = client.get(callback + "?" + back.split("?", 1)[1])
     html = choose.content.decode()
     assert choose.status_code == 200, choose.get("Location")
-    assert "순천시" in html
-    assert "EAAB" not in html  # tokens stay server-side
+    assert account.account_id in html
+    assert account.token not in html  # tokens stay server-side
     connected = client.post(
-        reverse("channels:oauth_callback", args=["facebook"]),
-        {"account": PAGE_ID, "name": "순천시 페이스북"},
-        follow=True,
+        callback, {"account": account.account_id, "name": "새 채널"}, follow=True
     )
     assert "채널을 연결했습니다" in connected.content.decode()
-    channel = Channel.objects.get(kind="facebook", account_id=PAGE_ID)
-    assert channel.api_base == sim.url + "/facebook"
-    assert channel.get_credentials().extra["app_secret"] == "sim-app-secret"
+    channel = Channel.objects.get(kind=kind, account_id=account.account_id)
+    assert channel.api_base == f"{sim.url}/{kind}"
+    assert channel.get_credentials().access_token
     assert actions.check_channel(channel).ok
+    assert AuditEntry.objects.filter(action="channel.connect", target_id=str(channel.pk)).exists()
 
 
 def test_facebook_oauth_rejects_a_forged_state(client, city, sim, make_staff, monkeypatch) -> None:
