@@ -124,19 +124,24 @@ def _ms(text: str) -> float:
     return float(number) * _UNITS[unit]
 
 
-def wrk(url: str, *, connections: int, seconds: int, threads: int = 2) -> dict[str, float]:
-    """Load ``url`` with wrk; returns requests/s and latency percentiles in ms."""
+def wrk(
+    url: str, *, connections: int, seconds: int, threads: int = 2, script: str | None = None
+) -> dict[str, float]:
+    """Load ``url`` with wrk (and a Lua ``script`` making the requests); returns
+    requests/s, latency percentiles in ms and the count of non-2xx answers."""
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is not installed: scripts/system-deps.sh wrk")
+    extra = ["-s", script] if script else []
     output = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", *extra, url],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
     figures = {
-        "requests_per_second": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
-    }  # type: ignore[union-attr]
+        "requests_per_second": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),  # type: ignore[union-attr]
+        "requests": float(re.search(r"(\d+) requests in", output).group(1)),  # type: ignore[union-attr]
+    }
     for percentile in ("50", "75", "90", "99"):
         match = re.search(rf"^\s+{percentile}%\s+(\S+)", output, re.MULTILINE)
         if match:

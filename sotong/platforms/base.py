@@ -18,6 +18,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -359,12 +360,20 @@ class Connector:
     ) -> None:
         self.account = account
         self.api_base = (account.api_base or self.default_api_base).rstrip("/")
-        self._client = client or httpx.Client(
-            timeout=timeout, follow_redirects=False, headers={"User-Agent": "Sotong/0.1"}
+        self._given_client = client
+        self._timeout = timeout
+
+    @cached_property
+    def _client(self) -> httpx.Client:
+        # Made on first use: a webhook delivery is verified and parsed without any call out,
+        # and building a client (its TLS context) costs more than the rest of that work.
+        return self._given_client or httpx.Client(
+            timeout=self._timeout, follow_redirects=False, headers={"User-Agent": "Sotong/0.1"}
         )
 
     def close(self) -> None:
-        self._client.close()
+        if "_client" in self.__dict__:
+            self._client.close()
 
     def supports(self, capability: Capability) -> bool:
         return capability in self.capabilities
