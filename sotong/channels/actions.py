@@ -381,7 +381,7 @@ def poll_channel(channel: Channel) -> PollResult:
     try:
         if connector.supports(Capability.FETCH_MESSAGES):
             items, cursor = connector.fetch_messages(channel.message_cursor)
-            new += len(record_inbound(channel, _from_citizens(channel, items)))
+            new += len(record_inbound(channel, _from_citizens(connector, items)))
             if cursor != channel.message_cursor:
                 channel.message_cursor = cursor[:200]
                 channel.save(update_fields=["message_cursor"])
@@ -393,7 +393,7 @@ def poll_channel(channel: Channel) -> PollResult:
                 if post.created_at is not None and post.created_at < since:
                     continue
                 items = connector.list_comments(post.external_id)
-                new += len(record_inbound(channel, _from_citizens(channel, items)))
+                new += len(record_inbound(channel, _from_citizens(connector, items)))
     except RateLimited as limited:
         error = str(limited)
         next_poll = timezone.now() + dt.timedelta(seconds=max(limited.retry_after, 60))
@@ -412,6 +412,6 @@ def poll_channel(channel: Channel) -> PollResult:
     return PollResult(new, error)
 
 
-def _from_citizens(channel: Channel, items: list[InboundItem]) -> list[InboundItem]:
+def _from_citizens(connector: Connector, items: list[InboundItem]) -> list[InboundItem]:
     """Our own replies come back in comment threads; they are not citizens speaking."""
-    return [item for item in items if item.author_id != channel.account_id]
+    return [item for item in items if not connector.is_own(item)]

@@ -31,7 +31,7 @@ EXTRA_SECRETS: dict[str, tuple[tuple[str, Any], ...]] = {
     ),
     "youtube": (("client_id", _("Client ID")), ("client_secret", _("Client secret"))),
     "telegram": (("secret_token", _("Webhook secret token")),),
-    "kakao": (("skill_secret", _("Skill URL secret")), ("admin_key", _("Admin key"))),
+    "kakao": (("skill_secret", _("Skill URL secret")),),
     "band": (),
     "mastodon": (),
     "naver_blog": (),
@@ -75,6 +75,15 @@ class ConnectForm(NoColon, forms.Form):
             raise Http404 from exc
         self.kind = kind
         self.fields["department"].queryset = selectors.departments(staff)  # type: ignore[attr-defined]
+        if not self.platform.default_api_base:
+            # No one address for the platform (Mastodon: each city chooses its server).
+            api_base = self.fields["api_base"]
+            api_base.required = True
+            api_base.label = _("Server address")
+            api_base.help_text = _(
+                "The address of the server the account is on, e.g. https://mastodon.social."
+            )
+            api_base.error_messages["required"] = _("Enter the address of the account's server.")
         for name, label in EXTRA_SECRETS.get(kind, ()):
             self.fields[f"extra_{name}"] = forms.CharField(
                 label=label, required=False, widget=forms.PasswordInput(render_value=False)

@@ -151,7 +151,11 @@ def seed_demo_channels(
             kind=account.kind,
             name=account.name,
             account_id=account.account_id,
-            credentials=Credentials(access_token=account.token, extra=dict(account.extra)),
+            credentials=Credentials(
+                access_token=account.token,
+                refresh_token=account.refresh_token,
+                extra=dict(account.extra),
+            ),
             api_base=f"{simulator_url()}/{account.kind}",
             verify=False,
         )

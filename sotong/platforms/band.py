@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+from functools import cached_property
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
@@ -197,6 +198,18 @@ class BandConnector(Connector):
             missing_scopes=tuple(p for p in self.required_scopes if p not in permissions),
             expires_at=self.account.credentials.expires_at,
         )
+
+    def is_own(self, item: InboundItem) -> bool:
+        """Our comments are written as the person the token belongs to (a user key), not as
+        the band."""
+        return bool(item.author_id) and item.author_id == self._own_user_key
+
+    @cached_property
+    def _own_user_key(self) -> str:
+        known = self.account.credentials.extra.get("user_key", "")
+        if known:
+            return known
+        return str(self._get("/v2/profile", band_key=self.band_key).get("user_key", ""))
 
     # -- posts ------------------------------------------------------------------------------
 

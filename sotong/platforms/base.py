@@ -528,6 +528,12 @@ class Connector:
     def fetch_messages(self, cursor: str = "") -> tuple[list[InboundItem], str]:
         raise self._unsupported(Capability.FETCH_MESSAGES)
 
+    def is_own(self, item: InboundItem) -> bool:
+        """Whether ``item`` was written by the city's own account: our replies come back in
+        comment threads and must not be taken for citizens speaking. Platforms where we
+        write under another id than the channel's account override this."""
+        return item.author_id == self.account.account_id
+
     def reply_to_message(self, message: InboundItem, text: str) -> str:
         raise self._unsupported(Capability.REPLY_MESSAGE)
 

@@ -129,3 +129,33 @@ def test_staff_collect_now_from_the_channel_page(client, channel, page, make_sta
     response = client.post(reverse("channels:action", args=[channel.pk, "poll"]), follow=True)
     assert "새 댓글과 메시지 2건을 수집했습니다." in response.content.decode()
     assert "마지막 수집" in response.content.decode()
+
+
+def test_band_our_replies_written_as_a_person_are_not_taken_for_citizens(city, sim) -> None:
+    """Band has no webhooks: a poll is the only way comments arrive, and the city's replies
+    are written under the staff member's user key, not the band's."""
+    from sotong.simulator.band import DEMO_ACCOUNTS
+
+    band = sim.simulator["band"]
+    account = DEMO_ACCOUNTS[0]
+    band.populate_demo(account, "")
+    channel = actions.connect_channel(
+        SYSTEM,
+        city,
+        kind="band",
+        name=account.name,
+        account_id=account.account_id,
+        credentials=Credentials(access_token=account.token),
+        api_base=sim.platform_url("band"),
+    )
+    assert actions.poll_interval(channel) == actions.POLL_EVERY
+    connector = actions.connector_for(channel)
+    post_key = connector.list_posts()[0].external_id
+    band.citizen_comment(post_key, "citizen-1", "김시민", "우회도로는 어디인가요?")
+    question = connector.list_comments(post_key)[-1]
+    connector.reply_to_comment(question, "연향로로 우회하시면 됩니다.")
+    connector.close()
+    result = actions.poll_channel(channel)
+    stored = InboundEvent.objects.filter(channel=channel)
+    assert [event.text for event in stored] == ["우회도로는 어디인가요?"]
+    assert result.new_events == 1
