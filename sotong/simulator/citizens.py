@@ -214,36 +214,45 @@ class Crowd:
             except Exception:  # one failed act must not end the crowd
                 logger.warning("citizen act failed", exc_info=True)
 
-    def act(self) -> bool:
-        """One citizen does one thing; False when there was nothing to react to."""
+    def act(self, *, platform: str | None = None, kind: str | None = None, text: str = "") -> bool:
+        """One citizen does one thing; False when there was nothing to react to. ``platform``
+        and ``kind`` ("comment" or "message") narrow the choice, ``text`` sets the words
+        (the control API uses them to act on demand)."""
+        platforms = [
+            candidate
+            for name, candidate in self.simulator.platforms.items()
+            if platform is None or name == platform
+        ]
         candidates: list[tuple[float, PlatformSimulator, str, str, str]] = []
-        for platform in self.simulator.platforms.values():
-            if not platform.crowd_weights:
+        for simulated in platforms:
+            if not simulated.crowd_weights or kind == "message":
                 continue
-            with platform.lock:
-                posts = platform.crowd_posts()
-            for account, post_id, text in posts:
-                weight = platform.crowd_weights.get(topic_of(text), 1.0)
-                candidates.append((weight, platform, account, post_id, text))
+            with simulated.lock:
+                posts = simulated.crowd_posts()
+            for account, post_id, post_text in posts:
+                weight = simulated.crowd_weights.get(topic_of(post_text), 1.0)
+                candidates.append((weight, simulated, account, post_id, post_text))
         author_id = str(self.rng.randint(10**9, 10**10))
         name = _name(self.rng)
-        if candidates and self.rng.random() > self.message_share:
+        if candidates and (kind == "comment" or self.rng.random() > self.message_share):
             weights = [candidate[0] for candidate in candidates]
-            _weight, platform, account, post_id, text = self.rng.choices(
+            _weight, chosen, account, post_id, post_text = self.rng.choices(
                 candidates, weights=weights
             )[0]
-            utterance = comment_for(text, self.rng)
-            platform.crowd_comment(account, post_id, author_id, name, utterance.text)
+            words = text or comment_for(post_text, self.rng).text
+            chosen.crowd_comment(account, post_id, author_id, name, words)
             self.acted += 1
             return True
+        if kind == "comment":
+            return False
         inboxes = [
-            (platform, account)
-            for platform in self.simulator.platforms.values()
-            for account in platform.crowd_message_accounts()
+            (simulated, account)
+            for simulated in platforms
+            for account in simulated.crowd_message_accounts()
         ]
         if not inboxes:
             return False
-        platform, account = self.rng.choice(inboxes)
-        platform.crowd_message(account, author_id, name, private_message(self.rng).text)
+        chosen, account = self.rng.choice(inboxes)
+        chosen.crowd_message(account, author_id, name, text or private_message(self.rng).text)
         self.acted += 1
         return True

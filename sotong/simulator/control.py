@@ -6,6 +6,8 @@ POST /_control/faults/<platform>           {"kind": "rate_limited", "count": 3, 
 POST /_control/latency/<platform>          {"low": 0.05, "high": 0.4}
 DELETE /_control/faults[/<platform>]       clear faults (and latency)
 GET  /_control/requests[?platform=x]       the recorded requests
+POST /_control/citizens[/<platform>]       one citizen acts now: {"kind": "comment" | "message",
+                                           "text": "…"} (both optional)
 """
 
 from __future__ import annotations
@@ -55,6 +57,15 @@ def handle(simulator: Simulator, method: str, path: str, body: bytes) -> Respons
     if what == "latency" and method == "POST" and platform:
         simulator.latency[platform] = Latency(float(data.get("low", 0)), float(data.get("high", 0)))
         return json_response({"ok": True})
+    if what == "citizens" and method == "POST":
+        from sotong.simulator.citizens import Crowd
+
+        crowd = Crowd(simulator, seed=simulator.random.randrange(2**32))
+        kind = data.get("kind")
+        if kind not in (None, "comment", "message"):
+            return json_response({"error": "kind is comment or message"}, 400)
+        acted = crowd.act(platform=platform, kind=kind, text=str(data.get("text") or ""))
+        return json_response({"acted": acted}, 201 if acted else 409)
     if what == "requests" and method == "GET":
         return json_response(
             [

@@ -100,3 +100,18 @@ def test_comment_generator_is_seeded() -> None:
         citizens.comment_for("도로 공사 안내", random.Random(n)).category for n in range(200)
     }
     assert {"question", "report", "praise", "spam"} <= categories
+
+
+def test_control_api_makes_a_citizen_act_now(sim) -> None:
+    facebook = sim.simulator["facebook"]
+    facebook.add_page(PAGE_ID, "순천시")
+    url = f"{sim.url}/_control/citizens/facebook"
+    # Nothing published yet: a comment has nothing to go under.
+    assert httpx.post(url, json={"kind": "comment"}).json() == {"acted": False}
+    post = facebook.add_post(PAGE_ID, "순천만 갈대 축제")
+    answer = httpx.post(url, json={"kind": "comment", "text": "주차장은 어디에 있나요?"})
+    assert (answer.status_code, answer.json()) == (201, {"acted": True})
+    assert [facebook.objects[c]["message"] for c in post["comments"]] == ["주차장은 어디에 있나요?"]
+    assert httpx.post(url, json={"kind": "message"}).status_code == 201
+    assert sum(len(c) for c in facebook.pages[PAGE_ID].conversations.values()) == 1
+    assert httpx.post(url, json={"kind": "shout"}).status_code == 400
