@@ -75,6 +75,7 @@ def test_connect_telegram_by_token_refuses_a_wrong_one(page: Page, server: Serve
     expect(page.get_by_role("heading", name="Telegram 연결")).to_be_visible()
     # Telegram has no OAuth: the bot token from BotFather is entered by hand.
     expect(page.get_by_role("link", name=re.compile("로그인 후 계정 선택"))).to_have_count(0)
+    expect(page.get_by_label("리프레시 토큰")).to_have_count(0)  # Telegram tokens do not expire
     page.get_by_label("채널 이름").fill(account.name)
     page.get_by_label("플랫폼 계정").fill(account.account_id)
     page.get_by_label("액세스 토큰").fill("7700112233:wrong-token")
@@ -85,7 +86,9 @@ def test_connect_telegram_by_token_refuses_a_wrong_one(page: Page, server: Serve
     assert "wrong-token" not in page.content()  # a token is never shown back
     assert_accessible(page)
     screenshot(page, "channel-connect-refused")
+    # Secrets are not shown back after an error: both are entered again.
     page.get_by_label("액세스 토큰").fill(account.token)
+    page.get_by_label("웹훅 비밀 토큰").fill(account.extra["secret_token"])
     page.get_by_role("button", name="연결").click()
     expect(page.get_by_role("status")).to_contain_text(f"{account.name} 채널을 연결했습니다")
     expect(page.locator("#channel-status")).to_contain_text("정상")

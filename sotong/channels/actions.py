@@ -114,7 +114,7 @@ def connect_channel(
     channel.status = ChannelStatus.MANUAL if manual else ChannelStatus.ACTIVE
     channel.status_reason = ""
     channel.full_clean()
-    if verify and credentials.access_token:
+    if verify and (credentials.access_token or not platform.needs_token):
         result = _verify(channel)
         if not result.ok:
             raise ValidationError(

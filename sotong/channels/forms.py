@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from sotong.core import selectors
 from sotong.core.models import Department, Staff
-from sotong.platforms.base import Connector, Credentials, connector_class
+from sotong.platforms.base import Capability, Connector, Credentials, connector_class
 from sotong.web.forms import NoColon
 
 # The secrets each platform needs besides its token, as its connector reads them from
@@ -75,6 +75,12 @@ class ConnectForm(NoColon, forms.Form):
             raise Http404 from exc
         self.kind = kind
         self.fields["department"].queryset = selectors.departments(staff)  # type: ignore[attr-defined]
+        # Only the secrets this platform uses: no refresh token where tokens do not expire,
+        # no token at all where Sotong only reads a public feed (Naver Blog).
+        if Capability.REFRESH_CREDENTIALS not in self.platform.capabilities:
+            del self.fields["refresh_token"]
+        if not self.platform.needs_token:
+            del self.fields["access_token"]
         if not self.platform.default_api_base:
             # No one address for the platform (Mastodon: each city chooses its server).
             api_base = self.fields["api_base"]
@@ -101,7 +107,9 @@ class ConnectForm(NoColon, forms.Form):
             "name": data["name"],
             "account_id": data["account_id"].strip(),
             "credentials": Credentials(
-                access_token=data["access_token"], refresh_token=data["refresh_token"], extra=extra
+                access_token=data.get("access_token", ""),
+                refresh_token=data.get("refresh_token", ""),
+                extra=extra,
             ),
             "department": data["department"],
             "api_base": data["api_base"],

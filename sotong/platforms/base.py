@@ -350,6 +350,8 @@ class Connector:
     limits: ClassVar[TextLimits] = TextLimits()
     # Scopes a city needs for everything Sotong does with this platform.
     required_scopes: ClassVar[tuple[str, ...]] = ()
+    # False where Sotong only reads public data (a blog's feed): no token to enter.
+    needs_token: ClassVar[bool] = True
 
     def __init__(
         self,

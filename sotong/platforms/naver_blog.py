@@ -74,6 +74,7 @@ def html_to_text(fragment: str) -> str:
 @register
 class NaverBlog(Connector):
     kind = "naver_blog"
+    needs_token = False
     label = "Naver Blog"
     capabilities = frozenset({Capability.MANUAL_PUBLISH, Capability.LIST_POSTS})
     default_api_base = "https://rss.blog.naver.com"

@@ -322,3 +322,31 @@ def test_oauth_is_not_offered_where_the_platform_has_none(client, city, make_sta
     admin = make_staff(city, Role.ADMIN)
     client.force_login(admin.user)
     assert client.get(reverse("channels:oauth_start", args=["nowhere"])).status_code == 404
+
+
+def test_connect_form_asks_only_for_what_the_platform_uses(client, city, sim, make_staff) -> None:
+    """Naver Blog: no token (a public feed), checked against the feed; a blog that does not
+    exist is refused with the reason, and nothing is saved."""
+    sim.simulator["naver_blog"].add_blog("suncheon_city", "순천시")
+    admin = make_staff(city, Role.ADMIN)
+    client.force_login(admin.user)
+    url = reverse("channels:connect", args=["naver_blog"])
+    form = client.get(url).content.decode()
+    assert 'name="access_token"' not in form
+    assert 'name="refresh_token"' not in form
+    fields = {"name": "순천시 블로그", "api_base": sim.platform_url("naver_blog")}
+    refused = client.post(url, {**fields, "account_id": "no_such_blog"}).content.decode()
+    assert "플랫폼이 이 인증 정보를 거부했습니다" in refused
+    assert not Channel.objects.exists()
+    client.post(url, {**fields, "account_id": "suncheon_city"})
+    channel = Channel.objects.get(kind="naver_blog")
+    assert channel.status == ChannelStatus.MANUAL
+    assert (
+        'name="refresh_token"'
+        in client.get(reverse("channels:connect", args=["youtube"])).content.decode()
+    )
+    mastodon = client.post(
+        reverse("channels:connect", args=["mastodon"]),
+        {"name": "마스토돈", "account_id": "1", "access_token": "t"},
+    ).content.decode()
+    assert "계정이 있는 서버의 주소를 입력하세요." in mastodon
