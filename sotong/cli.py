@@ -178,6 +178,8 @@ def cmd_simulate(args: argparse.Namespace) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # httpx logs each webhook URL it posts to, and those carry the channels' secrets.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     simulator = Simulator(seed=args.seed)
     running = RunningSimulator(simulator, host=args.host, port=args.port)
     if not args.empty:
