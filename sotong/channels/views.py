@@ -284,16 +284,16 @@ def channel_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
                     request, _("The check failed: %(reason)s") % {"reason": result.message}
                 )
         elif action == "poll":
-            result = actions.poll_channel(channel)
-            if result.error:
+            polled = actions.poll_channel(channel)
+            if polled.error:
                 messages.error(
-                    request, _("Collecting failed: %(reason)s") % {"reason": result.error}
+                    request, _("Collecting failed: %(reason)s") % {"reason": polled.error}
                 )
             else:
                 messages.success(
                     request,
                     _("Collected %(count)d new comments and messages.")
-                    % {"count": result.new_events},
+                    % {"count": polled.new_events},
                 )
         elif action == "pause":
             actions.pause_channel(staff, channel)
