@@ -1,32 +1,33 @@
 """Simulated Instagram API with Facebook Login (graph.facebook.com): professional accounts
 linked to Pages, media containers, publishing and its 24 h quota, media, insights,
 comments, replies, hiding, DMs, webhooks (object "instagram") and the Facebook Login
-connect flow. Follows shared/docs/platform-apis.md §4; errors and usage headers are
-Facebook's (simulator/facebook.py)."""
+connect flow. Follows shared/docs/platform-apis.md §4; the Graph API host's shared rules
+(tokens, errors, usage headers, Facebook Login) live in simulator/graph.py."""
 
 from __future__ import annotations
 
 import json
 import secrets
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
 
-from sotong.platforms.base import hmac_sha256_hex
-from sotong.simulator.core import (
-    DemoAccount,
-    FaultKind,
-    PlatformSimulator,
-    Request,
-    Response,
-    WebhookTarget,
-    json_response,
-    route,
+from sotong.simulator.core import DemoAccount, Request, Response, json_response, route
+from sotong.simulator.graph import (
+    OAUTH_APP,
+    VERSION,
+    GraphPlatform,
+    Token,
+    graph_error,
+    insight,
+    iso,
+    listing,
+    pick,
+    requested_fields,
+    usage_figures,
 )
-from sotong.simulator.facebook import _fields, graph_error, iso
 
-VERSION = r"/v\d+\.\d+"
 ALL_SCOPES = (
     "instagram_basic",
     "instagram_content_publish",
@@ -51,12 +52,9 @@ VALID_MEDIA_METRICS = {
 }
 # Retired for media created since 2 Jul 2024: asking for them fails the whole request.
 RETIRED_MEDIA_METRICS = {"impressions", "plays", "video_views", "clips_replays_count"}
-# The simulator's demo app (Facebook Login), like simulator/facebook.py's.
-OAUTH_APP = ("sotong-app", "sim-app-secret")
 # M: 50 posts per rolling 24 h (older docs said 25); a setting on the platform object.
 DEFAULT_QUOTA_TOTAL = 50
 QUOTA_DURATION = 86400
-DEFAULT_CALL_BUDGET = 4800
 
 DEMO_ACCOUNTS = (
     DemoAccount(
@@ -90,15 +88,6 @@ DEMO_HISTORY: tuple[tuple[str, str, dict[str, int]], ...] = (
 
 
 @dataclass
-class IGToken:
-    page_id: str | None  # None: a user token
-    scopes: tuple[str, ...]
-    expires_at: float | None = None
-    revoked: bool = False
-    user_id: str = ""
-
-
-@dataclass
 class IGAccount:
     id: str
     username: str
@@ -112,20 +101,28 @@ class IGAccount:
     conversations: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
-class Platform(PlatformSimulator):
+class Platform(GraphPlatform[IGAccount]):
     name = "instagram"
     label = "Instagram"
+    all_scopes = ALL_SCOPES
+    consent_subject = "인스타그램 계정 관리 권한"
+    webhook_object = "instagram"
+    rate_limit_error = ("(#4) Application request limit reached", 4)
+    revoked_fault = revoked_error = (
+        "Error validating access token: The user has not authorized application.",
+        458,
+    )
+    scope_error = ("(#10) Application does not have permission: {scope}", 10)
 
     def reset(self) -> None:
+        super().reset()  # objects: containers, media, comments by id
         self.accounts: dict[str, IGAccount] = {}  # by Instagram user id
-        self.tokens: dict[str, IGToken] = {}
-        self.objects: dict[str, dict[str, Any]] = {}  # containers, media, comments by id
-        self.app_id, self.app_secret = OAUTH_APP
-        self.oauth_codes: dict[str, str] = {}
         self.quota_total = DEFAULT_QUOTA_TOTAL
         # How many status checks a new container answers IN_PROGRESS before FINISHED.
         self.processing_polls = 1
-        self.call_budget = DEFAULT_CALL_BUDGET
+
+    def _accounts(self) -> Iterable[IGAccount]:
+        return self.accounts.values()
 
     def _new_id(self, prefix: int) -> str:
         return str(prefix * 10**13 + self.next_id())
@@ -150,7 +147,7 @@ class Platform(PlatformSimulator):
                 ig_user_id, username, page_name, page_id, page_name, followers=followers
             )
             token = token or f"EAAB{secrets.token_urlsafe(24)}"
-            self.tokens[token] = IGToken(page_id, scopes)
+            self.tokens[token] = Token(page_id, scopes)
             return token
 
     def add_media(
@@ -161,18 +158,6 @@ class Platform(PlatformSimulator):
             media = self._new_media(ig_user_id, caption, [image_url], "IMAGE")
             media.update(figures)
             return media
-
-    def expire_token(self, token: str) -> None:
-        self.tokens[token].expires_at = time.time() - 1
-
-    def revoke_token(self, token: str) -> None:
-        self.tokens[token].revoked = True
-
-    def subscribe_webhooks(self, ig_user_id: str, url: str) -> None:
-        def sign(body: bytes) -> dict[str, str]:
-            return {"X-Hub-Signature-256": "sha256=" + hmac_sha256_hex(self.app_secret, body)}
-
-        self.hub.set_webhook_target(self.name, ig_user_id, WebhookTarget(url, sign))
 
     # -- citizens acting ---------------------------------------------------------------------
 
@@ -196,19 +181,10 @@ class Platform(PlatformSimulator):
         }
         if parent_id:
             value["parent_id"] = parent_id
-        self.hub.deliver_webhook(
-            self.name,
+        self._deliver_entry(
             ig_user_id,
-            {
-                "object": "instagram",
-                "entry": [
-                    {
-                        "id": ig_user_id,
-                        "time": int(comment["created"]),
-                        "changes": [{"field": "comments", "value": value}],
-                    }
-                ],
-            },
+            int(comment["created"]),
+            {"changes": [{"field": "comments", "value": value}]},
         )
         return comment
 
@@ -221,242 +197,39 @@ class Platform(PlatformSimulator):
                 "created": time.time(),
             }
             self.accounts[ig_user_id].conversations.setdefault(igsid, []).append(message)
-        self.hub.deliver_webhook(
-            self.name,
-            ig_user_id,
-            {
-                "object": "instagram",
-                "entry": [
-                    {
-                        "id": ig_user_id,
-                        "time": int(message["created"] * 1000),
-                        "messaging": [
-                            {
-                                "sender": {"id": igsid},
-                                "recipient": {"id": ig_user_id},
-                                "timestamp": int(message["created"] * 1000),
-                                "message": {"mid": message["id"], "text": text},
-                            }
-                        ],
-                    }
-                ],
-            },
-        )
+        # Instagram stamps the entry in milliseconds, Facebook in seconds.
+        self._deliver_message(ig_user_id, igsid, message, text, int(message["created"] * 1000))
         return message
 
-    # -- errors -----------------------------------------------------------------------------
-
-    def fault_response(self, kind: FaultKind) -> Response:
-        if kind is FaultKind.RATE_LIMITED:
-            response = graph_error("(#4) Application request limit reached", 4, status=400)
-            response.headers.update(self._usage_headers(100, regain_minutes=1))
-            return response
-        if kind is FaultKind.TOKEN_EXPIRED:
-            return graph_error(
-                "Error validating access token: Session has expired.", 190, subcode=463
-            )
-        if kind is FaultKind.TOKEN_REVOKED:
-            return graph_error(
-                "Error validating access token: The user has not authorized application.",
-                190,
-                subcode=458,
-            )
-        if kind is FaultKind.MALFORMED:
-            return Response(
-                200,
-                "<html><body>Sorry, something went wrong.</body></html>",
-                content_type="text/html",
-            )
-        return graph_error(
-            "An unexpected error has occurred. Please retry your request later.", 2, status=500
-        )
-
-    def not_found(self, request: Request) -> Response:
-        return graph_error(f"Unknown path components: {request.path}", 2500, status=400)
-
-    def bad_request(self, message: str) -> Response:
-        return graph_error(f"(#100) {message}", 100)
-
-    def _missing_object(self, object_id: str) -> Response:
-        return graph_error(
-            f"Unsupported get request. Object with ID '{object_id}' does not exist, cannot be loaded "
-            "due to missing permissions, or does not support this operation.",
-            100,
-            subcode=33,
-        )
+    # -- tokens and usage -------------------------------------------------------------------
 
     def _usage_headers(self, percent: int, regain_minutes: int = 0) -> dict[str, str]:
         usage = {
             "type": "instagram",
-            "call_count": percent,
-            "total_cputime": max(1, percent // 4),
-            "total_time": max(1, percent // 3),
+            **usage_figures(percent),
             "estimated_time_to_regain_access": regain_minutes,
         }
         owner = next(iter(self.accounts), "0")
         return {"X-Business-Use-Case-Usage": json.dumps({owner: [usage]})}
 
-    def _authorise(
-        self, request: Request, *, scope: str | None = None, ig_user_id: str | None = None
-    ) -> IGToken | Response:
-        token_value = request.bearer_token() or request.arg("access_token")
-        if not token_value:
-            return graph_error(
-                "An active access token must be used to query information about the current user.",
-                2500,
-            )
-        token = self.tokens.get(token_value)
-        if token is None:
-            return graph_error("Invalid OAuth access token - Cannot parse access token", 190)
-        if token.revoked:
-            return graph_error(
-                "Error validating access token: The user has not authorized application.",
-                190,
-                subcode=458,
-            )
-        if token.expires_at is not None and token.expires_at < time.time():
-            return graph_error(
-                "Error validating access token: Session has expired.", 190, subcode=463
-            )
-        if scope and scope not in token.scopes:
-            return graph_error(
-                f"(#10) Application does not have permission: {scope}", 10, status=403
-            )
-        if ig_user_id is not None:
-            account = self.accounts.get(ig_user_id)
-            if account is None:
-                return self._missing_object(ig_user_id)
-            if token.page_id not in (None, account.page_id):
-                return self._missing_object(ig_user_id)
-        owner = self._account_of(token)
-        if owner:
-            owner.calls += 1
-        return token
+    def _refuse_account(self, token: Token, account_id: str) -> Response | None:
+        # Another Page's token sees no such account, as on Meta.
+        account = self.accounts.get(account_id)
+        if account is None or token.page_id not in (None, account.page_id):
+            return self._missing_object(account_id)
+        return None
 
-    def _account_of(self, token: IGToken) -> IGAccount | None:
-        return next((a for a in self.accounts.values() if a.page_id == token.page_id), None)
-
-    def _with_usage(self, token: IGToken, response: Response) -> Response:
-        owner = self._account_of(token)
-        if owner:
-            percent = min(100, owner.calls * 100 // max(1, self.call_budget))
-            response.headers.update(self._usage_headers(percent))
-        return response
-
-    # -- OAuth (Facebook Login) ---------------------------------------------------------------
-
-    @route("GET", VERSION + r"/dialog/oauth")
-    def oauth_dialog(self, request: Request) -> Response:
-        """The consent page: one link that grants everything asked and redirects back."""
-        code = secrets.token_urlsafe(16)
-        user_token = f"EAAU{secrets.token_urlsafe(24)}"
-        scopes = tuple((request.arg("scope") or ",".join(ALL_SCOPES)).split(","))
-        self.tokens[user_token] = IGToken(
-            None, scopes, expires_at=time.time() + 5183944, user_id="sim-admin"
-        )
-        self.oauth_codes[code] = user_token
-        query = urlencode({"code": code, "state": request.arg("state") or ""})
-        target = f"{request.arg('redirect_uri')}?{query}"
-        html = (
-            '<!doctype html><html lang="ko"><meta charset="utf-8">'
-            "<title>Facebook 로그인 (시뮬레이터)</title>"
-            f"<h1>Sotong이 인스타그램 계정 관리 권한을 요청합니다</h1><p>{', '.join(scopes)}</p>"
-            f'<a id="allow" href="{target}">허용</a></html>'
-        )
-        return Response(200, html, content_type="text/html; charset=utf-8")
-
-    @route("GET", VERSION + r"/oauth/access_token")
-    def access_token(self, request: Request) -> Response:
-        if (
-            request.arg("client_secret") != self.app_secret
-            or request.arg("client_id") != self.app_id
-        ):
-            return graph_error("Error validating client secret.", 1)
-        user_token = self.oauth_codes.pop(request.arg("code") or "", None)
-        if user_token is None:
-            return graph_error("This authorization code has been used.", 100, subcode=36009)
-        return json_response(
-            {"access_token": user_token, "token_type": "bearer", "expires_in": 5183944}
-        )
-
-    @route("GET", VERSION + r"/me/accounts")
-    def me_accounts(self, request: Request) -> Response:
-        token = self._authorise(request, scope="pages_show_list")
-        if isinstance(token, Response):
-            return token
-        wanted = _fields(request.arg("fields") or "id,name,access_token")
-        data = []
-        for account in self.accounts.values():
-            page_token = next(
-                (
-                    value
-                    for value, t in self.tokens.items()
-                    if t.page_id == account.page_id and not t.revoked
-                ),
-                None,
-            )
-            if page_token is None:
-                page_token = f"EAAB{secrets.token_urlsafe(24)}"
-                self.tokens[page_token] = IGToken(account.page_id, token.scopes)
-            page: dict[str, Any] = {
-                "id": account.page_id,
-                "name": account.page_name,
-                "access_token": page_token,
-                "category": "Government Organization",
-                "tasks": ["ANALYZE", "ADVERTISE", "MODERATE", "CREATE_CONTENT", "MANAGE"],
-            }
-            if "instagram_business_account" in wanted:
-                page["instagram_business_account"] = {
-                    "id": account.id,
-                    "username": account.username,
-                }
-            data.append(page)
-        return json_response(
-            {"data": data, "paging": {"cursors": {"before": "QVFI", "after": "QVFI"}}}
-        )
-
-    @route("GET", VERSION + r"/debug_token")
-    def debug_token(self, request: Request) -> Response:
-        if request.arg("access_token") != f"{self.app_id}|{self.app_secret}":
-            return graph_error("Invalid OAuth access token signature.", 190)
-        inspected = self.tokens.get(request.arg("input_token") or "")
-        if inspected is None:
-            return json_response(
-                {"data": {"is_valid": False, "error": {"code": 190, "message": "Invalid token"}}}
-            )
-        return json_response(
-            {
-                "data": {
-                    "app_id": self.app_id,
-                    "type": "PAGE" if inspected.page_id else "USER",
-                    "application": "Sotong",
-                    "is_valid": not inspected.revoked,
-                    "expires_at": int(inspected.expires_at or 0),
-                    "data_access_expires_at": 0,
-                    "scopes": list(inspected.scopes),
-                    "profile_id": inspected.page_id or inspected.user_id,
-                }
-            }
-        )
-
-    @route("GET", VERSION + r"/me")
-    def me(self, request: Request) -> Response:
-        token = self._authorise(request)
-        if isinstance(token, Response):
-            return token
-        owner = self._account_of(token)
-        if owner:
-            return self._with_usage(
-                token, json_response({"id": owner.page_id, "name": owner.page_name})
-            )
-        return json_response({"id": token.user_id, "name": "시뮬레이터 관리자"})
+    def _page_extras(self, account: IGAccount, wanted: list[str]) -> dict[str, Any]:
+        if "instagram_business_account" not in wanted:
+            return {}
+        return {"instagram_business_account": {"id": account.id, "username": account.username}}
 
     # -- publishing ---------------------------------------------------------------------------
 
     @route("POST", VERSION + r"/(?P<ig_user_id>\d+)/media")
     def create_container(self, request: Request) -> Response:
         ig_user_id = request.params["ig_user_id"]
-        token = self._authorise(request, scope="instagram_content_publish", ig_user_id=ig_user_id)
+        token = self._authorise(request, scope="instagram_content_publish", account_id=ig_user_id)
         if isinstance(token, Response):
             return token
         caption = request.arg("caption") or ""
@@ -513,7 +286,7 @@ class Platform(PlatformSimulator):
     @route("POST", VERSION + r"/(?P<ig_user_id>\d+)/media_publish")
     def media_publish(self, request: Request) -> Response:
         ig_user_id = request.params["ig_user_id"]
-        token = self._authorise(request, scope="instagram_content_publish", ig_user_id=ig_user_id)
+        token = self._authorise(request, scope="instagram_content_publish", account_id=ig_user_id)
         if isinstance(token, Response):
             return token
         account = self.accounts[ig_user_id]
@@ -550,11 +323,11 @@ class Platform(PlatformSimulator):
     @route("GET", VERSION + r"/(?P<ig_user_id>\d+)/content_publishing_limit")
     def publishing_limit(self, request: Request) -> Response:
         ig_user_id = request.params["ig_user_id"]
-        token = self._authorise(request, scope="instagram_basic", ig_user_id=ig_user_id)
+        token = self._authorise(request, scope="instagram_basic", account_id=ig_user_id)
         if isinstance(token, Response):
             return token
         usage = self._quota_usage(self.accounts[ig_user_id])
-        fields = _fields(request.arg("fields") or "quota_usage")
+        fields = requested_fields(request.arg("fields") or "quota_usage")
         entry: dict[str, Any] = {"quota_usage": usage}
         if "config" in fields:
             entry["config"] = {"quota_total": self.quota_total, "quota_duration": QUOTA_DURATION}
@@ -599,26 +372,19 @@ class Platform(PlatformSimulator):
             "username": self.accounts[media["owner"]].username,
             "media_product_type": "FEED",
         }
-        return {k: values[k] for k in ["id", *fields] if k in values}
+        return pick(values, fields)
 
     @route("GET", VERSION + r"/(?P<ig_user_id>\d+)/media")
     def list_media(self, request: Request) -> Response:
         ig_user_id = request.params["ig_user_id"]
-        token = self._authorise(request, scope="instagram_basic", ig_user_id=ig_user_id)
+        token = self._authorise(request, scope="instagram_basic", account_id=ig_user_id)
         if isinstance(token, Response):
             return token
-        fields = _fields(request.arg("fields") or "id")
+        fields = requested_fields(request.arg("fields") or "id")
         limit = min(int(request.arg("limit") or 25), 100)
         media = [self.objects[m] for m in reversed(self.accounts[ig_user_id].media_ids)][:limit]
-        return self._with_usage(
-            token,
-            json_response(
-                {
-                    "data": [self._media_view(item, fields) for item in media],
-                    "paging": {"cursors": {"before": "QVFIUmx1", "after": "QVFIUnBx"}},
-                }
-            ),
-        )
+        data = [self._media_view(item, fields) for item in media]
+        return self._with_usage(token, json_response(listing(data, "QVFIUmx1", "QVFIUnBx")))
 
     @route("GET", VERSION + r"/(?P<object_id>\d+)")
     def get_object(self, request: Request) -> Response:
@@ -626,7 +392,7 @@ class Platform(PlatformSimulator):
         token = self._authorise(request)
         if isinstance(token, Response):
             return token
-        fields = _fields(request.arg("fields") or "id")
+        fields = requested_fields(request.arg("fields") or "id")
         account = self.accounts.get(object_id)
         if account is not None:
             values = {
@@ -636,9 +402,7 @@ class Platform(PlatformSimulator):
                 "followers_count": account.followers,
                 "media_count": len(account.media_ids),
             }
-            return self._with_usage(
-                token, json_response({k: values[k] for k in ["id", *fields] if k in values})
-            )
+            return self._with_usage(token, json_response(pick(values, fields)))
         obj = self.objects.get(object_id)
         if obj is None:
             return self._missing_object(object_id)
@@ -648,9 +412,7 @@ class Platform(PlatformSimulator):
                 values["status"] = "Error: Media upload has failed with error code 2207003"
             else:
                 values["status"] = obj["status_code"].title()
-            return self._with_usage(
-                token, json_response({k: values[k] for k in ["id", *fields] if k in values})
-            )
+            return self._with_usage(token, json_response(pick(values, fields)))
         if obj["kind"] == "media":
             return self._with_usage(token, json_response(self._media_view(obj, fields)))
         return self._with_usage(token, json_response(self._comment_view(obj)))
@@ -690,19 +452,7 @@ class Platform(PlatformSimulator):
         return self._with_usage(
             token,
             json_response(
-                {
-                    "data": [
-                        {
-                            "name": name,
-                            "period": "lifetime",
-                            "values": [{"value": values[name]}],
-                            "title": name.replace("_", " ").title(),
-                            "description": f"Lifetime: {name}",
-                            "id": f"{media_id}/insights/{name}/lifetime",
-                        }
-                        for name in metrics
-                    ]
-                }
+                {"data": [insight(media_id, name, "lifetime", values[name]) for name in metrics]}
             ),
         )
 
@@ -762,15 +512,8 @@ class Platform(PlatformSimulator):
         if media is None or media["kind"] != "media":
             return self._missing_object(media_id)
         comments = [self.objects[c] for c in media["comments"]]
-        return self._with_usage(
-            token,
-            json_response(
-                {
-                    "data": [self._comment_view(c) for c in reversed(comments)],
-                    "paging": {"cursors": {"before": "WTI5dA", "after": "WTI5dB"}},
-                }
-            ),
-        )
+        data = [self._comment_view(c) for c in reversed(comments)]
+        return self._with_usage(token, json_response(listing(data, "WTI5dA", "WTI5dB")))
 
     def _own_comment(self, request: Request, media_id: str, parent_id: str | None) -> Response:
         token = self._authorise(request, scope="instagram_manage_comments")
@@ -820,31 +563,21 @@ class Platform(PlatformSimulator):
     @route("POST", VERSION + r"/(?P<ig_user_id>\d+)/messages")
     def send_message(self, request: Request) -> Response:
         ig_user_id = request.params["ig_user_id"]
-        token = self._authorise(request, scope="instagram_manage_messages", ig_user_id=ig_user_id)
+        token = self._authorise(request, scope="instagram_manage_messages", account_id=ig_user_id)
         if isinstance(token, Response):
             return token
-        body = request.json()
-        recipient = str((body.get("recipient") or {}).get("id", ""))
-        text = (body.get("message") or {}).get("text", "")
-        conversation = self.accounts[ig_user_id].conversations.get(recipient)
-        if not conversation:
-            return graph_error("(#100) No matching user found", 100, subcode=2018001)
-        last = max(m["created"] for m in conversation if m["from"] == recipient)
-        if time.time() - last > 24 * 3600:
-            return graph_error(
-                "(#10) This message is sent outside of allowed window.", 10, subcode=2018278
-            )
-        if not text or len(text) > 1000:
-            return graph_error("(#100) Message text must be 1–1000 characters", 100)
-        message = {
-            "id": f"aWdfZAG1f{secrets.token_urlsafe(18)}",
-            "text": text,
-            "from": ig_user_id,
-            "created": time.time(),
-        }
-        conversation.append(message)
-        return self._with_usage(
-            token, json_response({"recipient_id": recipient, "message_id": message["id"]})
+        return self._send_reply(
+            request,
+            token,
+            self.accounts[ig_user_id].conversations,
+            max_length=1000,
+            sender_of=lambda message: message["from"],
+            new_message=lambda text: {
+                "id": f"aWdfZAG1f{secrets.token_urlsafe(18)}",
+                "text": text,
+                "from": ig_user_id,
+                "created": time.time(),
+            },
         )
 
     # -- synthetic citizens and the demo world ------------------------------------------------
