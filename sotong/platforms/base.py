@@ -438,6 +438,22 @@ class Connector:
             raise error
         return response
 
+    def fetch_image(self, url: str) -> tuple[bytes, str]:
+        """The bytes and content type of an image a post refers to (Sotong's own media URL),
+        read with the connector's client but without the platform's token: it is not the
+        platform's host. Unreachable is transient; an error answer refuses the content."""
+        try:
+            response = self._client.get(url)
+        except httpx.HTTPError as exc:
+            raise TransientError(
+                f"{self.label}: cannot fetch image ({type(exc).__name__})"
+            ) from exc
+        if response.status_code >= 400:
+            raise ContentRejected(
+                f"{self.label}: image not available (HTTP {response.status_code})"
+            )
+        return response.content, response.headers.get("content-type", "image/jpeg").split(";")[0]
+
     def json(self, response: httpx.Response) -> Any:
         try:
             return response.json()

@@ -77,18 +77,6 @@ def status_length(text: str, url_length: int = DEFAULT_URL_LENGTH) -> int:
     return len(URL_PATTERN.sub("x" * url_length, text))
 
 
-def fetch_image(client: httpx.Client, url: str, label: str) -> tuple[bytes, str]:
-    """The bytes and content type of an image the post refers to (Sotong's own media URL),
-    read without the instance's token."""
-    try:
-        response = client.get(url)
-    except httpx.HTTPError as exc:
-        raise TransientError(f"{label}: cannot fetch image ({type(exc).__name__})") from exc
-    if response.status_code >= 400:
-        raise ContentRejected(f"{label}: image not available (HTTP {response.status_code})")
-    return response.content, response.headers.get("content-type", "image/jpeg").split(";")[0]
-
-
 @register
 class MastodonAccount(Connector):
     kind = "mastodon"
@@ -223,7 +211,7 @@ class MastodonAccount(Connector):
         )
 
     def _upload(self, url: str) -> str:
-        content, content_type = fetch_image(self._client, url, self.label)
+        content, content_type = self.fetch_image(url)
         # An attachment no status uses is cleaned up by the instance: safe to repeat.
         response = self.request(
             "POST",

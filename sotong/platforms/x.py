@@ -167,19 +167,6 @@ def _hmac_b64(secret: str, payload: bytes) -> str:
     return base64.b64encode(digest).decode()
 
 
-def fetch_image(client: httpx.Client, url: str, label: str) -> tuple[bytes, str]:
-    """The bytes and content type of an image the post refers to (Sotong's own media URL).
-    Read without the platform's token: it is not the platform's host."""
-    try:
-        response = client.get(url)
-    except httpx.HTTPError as exc:
-        raise TransientError(f"{label}: cannot fetch image ({type(exc).__name__})") from exc
-    if response.status_code >= 400:
-        raise ContentRejected(f"{label}: image not available (HTTP {response.status_code})")
-    content_type = response.headers.get("content-type", "image/jpeg").split(";")[0]
-    return response.content, content_type
-
-
 @register
 class XAccount(Connector):
     kind = "x"
@@ -396,7 +383,7 @@ class XAccount(Connector):
     # -- posts ------------------------------------------------------------------------------
 
     def _upload(self, url: str) -> str:
-        content, content_type = fetch_image(self._client, url, self.label)
+        content, content_type = self.fetch_image(url)
         # An upload nobody posts expires on its own: safe to repeat.
         response = self.request(
             "POST",

@@ -363,42 +363,58 @@ class Platform(PlatformSimulator):
     def _no_post(self) -> Response:
         return self.error(self.post_not_found_code, "Invalid request: no such post")
 
-    @route("GET", r"/v2/band/posts")
-    def list_posts(self, request: Request) -> Response:
+    def _authorised_post(
+        self, request: Request, permission: str | None = None
+    ) -> tuple[Token, dict[str, Any]] | Response:
+        """The token and the live post a call names (band_key, post_key), or the error."""
         band_key = request.arg("band_key") or ""
-        token = self._authorise(request, band_key=band_key)
+        token = self._authorise(request, band_key=band_key, permission=permission)
         if isinstance(token, Response):
             return token
+        post = self._live_post(band_key, request.arg("post_key") or "")
+        if post is None:
+            return self._no_post()
+        return token, post
+
+    def _page(self, request: Request, items: list[dict[str, Any]], **keys: str) -> Response:
+        """One page of ``items`` (``after``, ``limit``) in BAND's envelope; the next page's
+        parameters repeat ``keys`` and the token."""
         limit = min(int(request.arg("limit") or 20), 100)
         start = int(request.arg("after") or 0)
-        keys = list(reversed(self.bands[band_key].post_keys))
-        page = keys[start : start + limit]
         following = None
-        if start + limit < len(keys):
+        if start + limit < len(items):
             following = {
                 "after": str(start + limit),
                 "limit": str(limit),
-                "band_key": band_key,
+                **keys,
                 "access_token": request.arg("access_token"),
             }
         return json_response(
             envelope(
                 {
                     "paging": {"previous_params": None, "next_params": following},
-                    "items": [self._post_view(self.posts[key]) for key in page],
+                    "items": items[start : start + limit],
                 }
             )
         )
 
-    @route("GET", r"/v2\.1/band/post")
-    def get_post(self, request: Request) -> Response:
+    @route("GET", r"/v2/band/posts")
+    def list_posts(self, request: Request) -> Response:
         band_key = request.arg("band_key") or ""
         token = self._authorise(request, band_key=band_key)
         if isinstance(token, Response):
             return token
-        post = self._live_post(band_key, request.arg("post_key") or "")
-        if post is None:
-            return self._no_post()
+        keys = reversed(self.bands[band_key].post_keys)
+        return self._page(
+            request, [self._post_view(self.posts[key]) for key in keys], band_key=band_key
+        )
+
+    @route("GET", r"/v2\.1/band/post")
+    def get_post(self, request: Request) -> Response:
+        found = self._authorised_post(request)
+        if isinstance(found, Response):
+            return found
+        _, post = found
         return json_response(envelope({"post": self._post_view(post, with_reads=True)}))
 
     @route("POST", r"/v2\.2/band/post/create")
@@ -419,62 +435,40 @@ class Platform(PlatformSimulator):
 
     @route("POST", r"/v2/band/post/remove")
     def remove_post(self, request: Request) -> Response:
-        band_key = request.arg("band_key") or ""
-        token = self._authorise(request, band_key=band_key, permission="contents_deletion")
-        if isinstance(token, Response):
-            return token
-        post = self._live_post(band_key, request.arg("post_key") or "")
-        if post is None:
-            return self._no_post()
+        found = self._authorised_post(request, "contents_deletion")
+        if isinstance(found, Response):
+            return found
+        _, post = found
         post["deleted"] = True
-        self.bands[band_key].post_keys.remove(post["post_key"])
+        self.bands[post["band_key"]].post_keys.remove(post["post_key"])
         return json_response(envelope({"message": "success"}))
 
     # -- comments ---------------------------------------------------------------------------
 
     @route("GET", r"/v2/band/post/comments")
     def list_comments(self, request: Request) -> Response:
-        band_key = request.arg("band_key") or ""
-        token = self._authorise(request, band_key=band_key)
-        if isinstance(token, Response):
-            return token
-        post = self._live_post(band_key, request.arg("post_key") or "")
-        if post is None:
-            return self._no_post()
+        found = self._authorised_post(request)
+        if isinstance(found, Response):
+            return found
+        _, post = found
         comments = [self.comments[key] for key in post["comment_keys"]]
         # Kept in the order they were written: the same as created_at, ties included.
         if request.arg("sort") == "-created_at":
             comments.reverse()
-        limit = min(int(request.arg("limit") or 20), 100)
-        start = int(request.arg("after") or 0)
-        following = None
-        if start + limit < len(comments):
-            following = {
-                "after": str(start + limit),
-                "limit": str(limit),
-                "band_key": band_key,
-                "post_key": post["post_key"],
-                "sort": request.arg("sort") or "+created_at",
-                "access_token": request.arg("access_token"),
-            }
-        return json_response(
-            envelope(
-                {
-                    "paging": {"previous_params": None, "next_params": following},
-                    "items": comments[start : start + limit],
-                }
-            )
+        return self._page(
+            request,
+            comments,
+            band_key=post["band_key"],
+            post_key=post["post_key"],
+            sort=request.arg("sort") or "+created_at",
         )
 
     @route("POST", r"/v2/band/post/comment/create")
     def create_comment(self, request: Request) -> Response:
-        band_key = request.arg("band_key") or ""
-        token = self._authorise(request, band_key=band_key, permission="commenting")
-        if isinstance(token, Response):
-            return token
-        post = self._live_post(band_key, request.arg("post_key") or "")
-        if post is None:
-            return self._no_post()
+        found = self._authorised_post(request, "commenting")
+        if isinstance(found, Response):
+            return found
+        token, post = found
         body = request.arg("body") or ""
         if not body:
             return self.error(212, "Insufficient parameters: body")

@@ -7,6 +7,8 @@ No Django here: the simulator runs on its own, in tests, in `sotong simulate` an
 
 from __future__ import annotations
 
+import email.parser
+import email.policy
 import itertools
 import json
 import logging
@@ -15,7 +17,7 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from socketserver import ThreadingMixIn
@@ -36,6 +38,8 @@ class Request:
     headers: dict[str, str]  # lower-case names
     body: bytes
     params: dict[str, str] = field(default_factory=dict)  # from the route pattern
+    # Headers the platform adds to its answer (the caller's rate-limit budget): see answer().
+    answer_headers: dict[str, str] = field(default_factory=dict)
 
     def header(self, name: str) -> str:
         return self.headers.get(name.lower(), "")
@@ -71,6 +75,25 @@ class Request:
         value = self.header("authorization")
         return value[7:].strip() if value.lower().startswith("bearer ") else ""
 
+    def multipart(self) -> dict[str, tuple[bytes, str]]:
+        """Fields of a multipart/form-data body: name → (bytes, content type)."""
+        content_type = self.header("content-type")
+        if "multipart/form-data" not in content_type:
+            return {}
+        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+            f"Content-Type: {content_type}\r\n\r\n".encode() + self.body
+        )
+        fields: dict[str, tuple[bytes, str]] = {}
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            if isinstance(name, str):
+                payload = part.get_payload(decode=True)
+                fields[name] = (
+                    payload if isinstance(payload, bytes) else b"",
+                    part.get_content_type(),
+                )
+        return fields
+
 
 @dataclass
 class Response:
@@ -93,6 +116,35 @@ class Response:
 
 def json_response(body: Any, status: int = 200, **headers: str) -> Response:
     return Response(status=status, body=body, headers=dict(headers))
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """One call measured against a rate limit: whether it may go ahead, the calls then
+    left in the window, and when (epoch seconds) the window's oldest call leaves it."""
+
+    allowed: bool
+    remaining: int
+    reset: float
+
+
+@dataclass
+class RateWindow:
+    """A sliding-window rate limit: the times of each key's calls in the last ``seconds``."""
+
+    seconds: float
+    calls: dict[Hashable, list[float]] = field(default_factory=dict)
+
+    def take(self, key: Hashable, limit: int) -> Allowance:
+        """Count a call for ``key``, unless ``limit`` calls are already in the window."""
+        now = time.time()
+        window = [t for t in self.calls.get(key, []) if t > now - self.seconds]
+        reset = (window[0] if window else now) + self.seconds
+        if len(window) >= limit:
+            return Allowance(False, 0, reset)
+        window.append(now)
+        self.calls[key] = window
+        return Allowance(True, limit - len(window), reset)
 
 
 class FaultKind(StrEnum):
@@ -197,6 +249,10 @@ class PlatformSimulator:
     def bad_request(self, message: str) -> Response:
         """The platform's answer to a request it cannot read."""
         return json_response({"error": message}, 400)
+
+    def answer(self, request: Request, body: Any, status: int = 200) -> Response:
+        """A JSON answer with the headers gathered for ``request`` (``answer_headers``)."""
+        return json_response(body, status, **request.answer_headers)
 
     def dispatch(self, request: Request) -> Response:
         allowed = False

@@ -17,12 +17,12 @@ from sotong.simulator.core import (
     DemoAccount,
     FaultKind,
     PlatformSimulator,
+    RateWindow,
     Request,
     Response,
     json_response,
     route,
 )
-from sotong.simulator.x import parse_multipart
 
 ALL_SCOPES = ("read", "write")
 RATE_LIMIT = 300  # requests per account
@@ -83,7 +83,7 @@ class Platform(PlatformSimulator):
         self.media: dict[str, dict[str, Any]] = {}
         self.notifications: list[dict[str, Any]] = []
         self.idempotency: dict[tuple[str, str], tuple[str, float]] = {}
-        self.calls: dict[str, list[float]] = {}
+        self.calls = RateWindow(WINDOW)
         self.rate_limit = RATE_LIMIT
         self.max_characters = 500
         self.max_media_attachments = 4
@@ -207,23 +207,13 @@ class Platform(PlatformSimulator):
             return error("The access token is invalid", 401)
         if scope not in token.scopes and not any(s.startswith(f"{scope}:") for s in token.scopes):
             return error("This action is outside the authorized scopes", 403)
-        now = time.time()
-        window = [t for t in self.calls.get(token.account_id, []) if t > now - WINDOW]
-        reset = (window[0] if window else now) + WINDOW
-        if len(window) >= self.rate_limit:
+        allowance = self.calls.take(token.account_id, self.rate_limit)
+        if not allowance.allowed:
             response = error("Too many requests", 429)
-            response.headers.update(self._rate_headers(0, reset))
+            response.headers.update(self._rate_headers(0, allowance.reset))
             return response
-        window.append(now)
-        self.calls[token.account_id] = window
-        request.params["_rate"] = f"{self.rate_limit - len(window)}|{reset}"
+        request.answer_headers.update(self._rate_headers(allowance.remaining, allowance.reset))
         return token
-
-    def _answer(self, request: Request, body: Any, status: int = 200) -> Response:
-        remaining, reset = request.params["_rate"].split("|")
-        response = json_response(body, status)
-        response.headers.update(self._rate_headers(int(remaining), float(reset)))
-        return response
 
     # -- statuses -----------------------------------------------------------------------------
 
@@ -306,6 +296,18 @@ class Platform(PlatformSimulator):
         status = self.statuses.get(status_id)
         return status if status and not status["deleted"] else None
 
+    def _authorised_status(
+        self, request: Request, scope: str = "read", *, own: bool = False
+    ) -> tuple[Token, dict[str, Any]] | Response:
+        """The token and the live status the path names (``own``: the token's), or the error."""
+        token = self._authorise(request, scope)
+        if isinstance(token, Response):
+            return token
+        status = self._live(request.params["status_id"])
+        if status is None or (own and status["account_id"] != token.account_id):
+            return error("Record not found", 404)
+        return token, status
+
     def _account_view(self, account_id: str) -> dict[str, Any]:
         return dict(self.accounts[account_id])
 
@@ -380,7 +382,7 @@ class Platform(PlatformSimulator):
         if key:
             remembered = self.idempotency.get((token.account_id, key))
             if remembered and remembered[1] > now - IDEMPOTENCY_TTL:
-                return self._answer(request, self._status_view(self.statuses[remembered[0]]))
+                return self.answer(request, self._status_view(self.statuses[remembered[0]]))
         text = request.arg("status") or ""
         media_ids = self._form_list(request, "media_ids[]")
         refused = self._validate(text, media_ids)
@@ -399,53 +401,45 @@ class Platform(PlatformSimulator):
         )
         if key:
             self.idempotency[(token.account_id, key)] = (status["id"], now)
-        return self._answer(request, self._status_view(status))
+        return self.answer(request, self._status_view(status))
 
     @route("PUT", r"/api/v1/statuses/(?P<status_id>\d+)")
     def edit_status(self, request: Request) -> Response:
-        token = self._authorise(request, "write")
-        if isinstance(token, Response):
-            return token
-        status = self._live(request.params["status_id"])
-        if status is None or status["account_id"] != token.account_id:
-            return error("Record not found", 404)
+        found = self._authorised_status(request, "write", own=True)
+        if isinstance(found, Response):
+            return found
+        _, status = found
         text = request.arg("status") or ""
         media_ids = self._form_list(request, "media_ids[]")
         refused = self._validate(text, media_ids)
         if refused:
             return refused
         status.update(text=text, media_ids=media_ids, edited=time.time())
-        return self._answer(request, self._status_view(status))
+        return self.answer(request, self._status_view(status))
 
     @route("DELETE", r"/api/v1/statuses/(?P<status_id>\d+)")
     def delete_status(self, request: Request) -> Response:
-        token = self._authorise(request, "write")
-        if isinstance(token, Response):
-            return token
-        status = self._live(request.params["status_id"])
-        if status is None or status["account_id"] != token.account_id:
-            return error("Record not found", 404)
+        found = self._authorised_status(request, "write", own=True)
+        if isinstance(found, Response):
+            return found
+        _, status = found
         status["deleted"] = True
-        return self._answer(request, self._status_view(status, source=True))
+        return self.answer(request, self._status_view(status, source=True))
 
     @route("GET", r"/api/v1/statuses/(?P<status_id>\d+)")
     def get_status(self, request: Request) -> Response:
-        token = self._authorise(request)
-        if isinstance(token, Response):
-            return token
-        status = self._live(request.params["status_id"])
-        if status is None:
-            return error("Record not found", 404)
-        return self._answer(request, self._status_view(status))
+        found = self._authorised_status(request)
+        if isinstance(found, Response):
+            return found
+        _, status = found
+        return self.answer(request, self._status_view(status))
 
     @route("GET", r"/api/v1/statuses/(?P<status_id>\d+)/context")
     def status_context(self, request: Request) -> Response:
-        token = self._authorise(request)
-        if isinstance(token, Response):
-            return token
-        status = self._live(request.params["status_id"])
-        if status is None:
-            return error("Record not found", 404)
+        found = self._authorised_status(request)
+        if isinstance(found, Response):
+            return found
+        _, status = found
         ancestors: list[dict[str, Any]] = []
         parent = self._live(status["in_reply_to_id"] or "")
         while parent:
@@ -464,7 +458,7 @@ class Platform(PlatformSimulator):
             )
             descendants.extend(children)
             frontier = [s["id"] for s in children]
-        return self._answer(
+        return self.answer(
             request,
             {
                 "ancestors": [self._status_view(s) for s in ancestors],
@@ -479,7 +473,7 @@ class Platform(PlatformSimulator):
             return token
         view = self._account_view(token.account_id)
         view["source"] = {"privacy": "public", "sensitive": False, "language": "ko", "note": ""}
-        return self._answer(request, view)
+        return self.answer(request, view)
 
     @route("GET", r"/api/v1/accounts/(?P<account_id>\d+)/statuses")
     def account_statuses(self, request: Request) -> Response:
@@ -503,7 +497,7 @@ class Platform(PlatformSimulator):
                 and s["in_reply_to_account_id"] != account_id
             )
         ][:limit]
-        response = self._answer(request, [self._status_view(s) for s in chosen])
+        response = self.answer(request, [self._status_view(s) for s in chosen])
         if chosen:
             base = f"https://{self.domain}/api/v1/accounts/{account_id}/statuses"
             response.headers["Link"] = (
@@ -542,7 +536,7 @@ class Platform(PlatformSimulator):
         token = self._authorise(request, "write")
         if isinstance(token, Response):
             return token
-        fields = parse_multipart(request)
+        fields = request.multipart()
         content, content_type = fields.get("file", (b"", ""))
         if not content:
             return error("Validation failed: File can't be blank", 422)
@@ -561,7 +555,7 @@ class Platform(PlatformSimulator):
             "description": fields["description"][0].decode() if "description" in fields else None,
             "blurhash": "UFBWY:8_0Jxv4nWBt7WB~qWBt7WB",
         }
-        return self._answer(request, self.media[media_id])
+        return self.answer(request, self.media[media_id])
 
     @route("GET", r"/api/v1/notifications")
     def notifications_list(self, request: Request) -> Response:
@@ -579,7 +573,7 @@ class Platform(PlatformSimulator):
             and int(n["id"]) > since
             and not self.statuses[n["status_id"]]["deleted"]
         ][:limit]
-        return self._answer(
+        return self.answer(
             request,
             [
                 {

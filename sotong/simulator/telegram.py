@@ -281,6 +281,13 @@ class Platform(PlatformSimulator):
             return tg_error(400, "Bad Request: not enough rights to send text messages to the chat")
         return None
 
+    def _chat_to_post_in(self, bot: Bot, request: Request) -> Chat | Response:
+        """The chat a send names, if the bot may post there now."""
+        chat = self._chat(request)
+        if isinstance(chat, Response):
+            return chat
+        return self._may_post(bot, chat) or self._throttle(chat) or chat
+
     def _throttle(self, chat: Chat) -> Response | None:
         limit = self.max_messages_per_minute_per_chat
         if not limit:
@@ -364,12 +371,9 @@ class Platform(PlatformSimulator):
         return ok(chat.members)
 
     def send_message(self, bot: Bot, request: Request) -> Response:
-        chat = self._chat(request)
+        chat = self._chat_to_post_in(bot, request)
         if isinstance(chat, Response):
             return chat
-        refused = self._may_post(bot, chat) or self._throttle(chat)
-        if refused:
-            return refused
         text = request.arg("text") or ""
         if not text.strip():
             return tg_error(400, "Bad Request: message text is empty")
@@ -423,12 +427,9 @@ class Platform(PlatformSimulator):
         ]
 
     def send_photo(self, bot: Bot, request: Request) -> Response:
-        chat = self._chat(request)
+        chat = self._chat_to_post_in(bot, request)
         if isinstance(chat, Response):
             return chat
-        refused = self._may_post(bot, chat) or self._throttle(chat)
-        if refused:
-            return refused
         caption = request.arg("caption") or ""
         if len(caption) > CAPTION_MAX:
             return tg_error(400, "Bad Request: message caption is too long")
@@ -440,12 +441,9 @@ class Platform(PlatformSimulator):
         return ok({k: v for k, v in message.items() if k != "photo_url"})
 
     def send_media_group(self, bot: Bot, request: Request) -> Response:
-        chat = self._chat(request)
+        chat = self._chat_to_post_in(bot, request)
         if isinstance(chat, Response):
             return chat
-        refused = self._may_post(bot, chat) or self._throttle(chat)
-        if refused:
-            return refused
         media = json.loads(request.arg("media") or "[]")
         if not 2 <= len(media) <= 10:
             return tg_error(400, "Bad Request: wrong number of media in the group")

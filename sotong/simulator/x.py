@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import email.parser
-import email.policy
 import hashlib
 import hmac
 import re
@@ -24,6 +22,7 @@ from sotong.simulator.core import (
     DemoAccount,
     FaultKind,
     PlatformSimulator,
+    RateWindow,
     Request,
     Response,
     WebhookTarget,
@@ -139,26 +138,6 @@ def hmac_b64(secret: str, payload: bytes) -> str:
     return base64.b64encode(hmac.new(secret.encode(), payload, hashlib.sha256).digest()).decode()
 
 
-def parse_multipart(request: Request) -> dict[str, tuple[bytes, str]]:
-    """Fields of a multipart/form-data body: name → (bytes, content type)."""
-    content_type = request.header("content-type")
-    if "multipart/form-data" not in content_type:
-        return {}
-    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-        f"Content-Type: {content_type}\r\n\r\n".encode() + request.body
-    )
-    fields: dict[str, tuple[bytes, str]] = {}
-    for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        if isinstance(name, str):
-            payload = part.get_payload(decode=True)
-            fields[name] = (
-                payload if isinstance(payload, bytes) else b"",
-                part.get_content_type(),
-            )
-    return fields
-
-
 @dataclass
 class Token:
     user_id: str
@@ -193,7 +172,7 @@ class Platform(PlatformSimulator):
         self.max_weighted_length = 280
         self.max_image_bytes = MAX_IMAGE_BYTES
         self.rate_limits = dict(DEFAULT_RATE_LIMITS)
-        self.calls: dict[tuple[str, str], list[float]] = {}
+        self.calls = RateWindow(WINDOW)
         self.signed_in_user = ""  # who the consent page signs in as (default: the first user)
 
     def snowflake(self) -> str:
@@ -410,30 +389,26 @@ class Platform(PlatformSimulator):
         if scope and scope not in token.scopes:
             return problem(403, "Forbidden", "Forbidden")
         limit = self.rate_limits.get(endpoint, DEFAULT_RATE_LIMIT)
-        now = time.time()
-        window = [t for t in self.calls.get((token.user_id, endpoint), []) if t > now - WINDOW]
-        reset = int((window[0] if window else now) + WINDOW)
-        headers = {"x-rate-limit-limit": str(limit), "x-rate-limit-reset": str(reset)}
-        if len(window) >= limit:
+        allowance = self.calls.take((token.user_id, endpoint), limit)
+        reset = str(int(allowance.reset))
+        if not allowance.allowed:
             response = problem(429, "Too Many Requests", "Too Many Requests")
-            response.headers.update(headers, **{"x-rate-limit-remaining": "0"})
+            response.headers.update(
+                {
+                    "x-rate-limit-limit": str(limit),
+                    "x-rate-limit-reset": reset,
+                    "x-rate-limit-remaining": "0",
+                }
+            )
             return response
-        window.append(now)
-        self.calls[(token.user_id, endpoint)] = window
-        request.params["_rate"] = f"{limit}|{limit - len(window)}|{reset}"
-        return token
-
-    def _answer(self, request: Request, body: Any, status: int = 200) -> Response:
-        response = json_response(body, status)
-        limit, remaining, reset = request.params["_rate"].split("|")
-        response.headers.update(
+        request.answer_headers.update(
             {
-                "x-rate-limit-limit": limit,
-                "x-rate-limit-remaining": remaining,
+                "x-rate-limit-limit": str(limit),
+                "x-rate-limit-remaining": str(allowance.remaining),
                 "x-rate-limit-reset": reset,
             }
         )
-        return response
+        return token
 
     # -- OAuth 2.0 with PKCE ---------------------------------------------------------------------
 
@@ -542,7 +517,7 @@ class Platform(PlatformSimulator):
         if isinstance(token, Response):
             return token
         user = self.users[token.user_id]
-        return self._answer(
+        return self.answer(
             request, {"data": self._user_view(user, request.arg("user.fields") or "")}
         )
 
@@ -694,7 +669,7 @@ class Platform(PlatformSimulator):
             media_keys=[self.media[m]["media_key"] for m in media_ids],
         )
         tweet["original_text"] = text
-        return self._answer(request, {"data": {"id": tweet["id"], "text": tweet["text"]}}, 201)
+        return self.answer(request, {"data": {"id": tweet["id"], "text": tweet["text"]}}, 201)
 
     @staticmethod
     def _original_text(tweet: dict[str, Any]) -> str:
@@ -721,7 +696,7 @@ class Platform(PlatformSimulator):
                 403, "Forbidden", "You are not allowed to delete a Tweet that is not yours."
             )
         tweet["deleted"] = True
-        return self._answer(request, {"data": {"deleted": True}})
+        return self.answer(request, {"data": {"deleted": True}})
 
     @route("GET", r"/2/tweets/(?P<tweet_id>\d+)")
     def get_tweet(self, request: Request) -> Response:
@@ -730,7 +705,7 @@ class Platform(PlatformSimulator):
             return token
         tweet = self._live(request.params["tweet_id"])
         if tweet is None:
-            return self._answer(
+            return self.answer(
                 request, {"errors": [not_found_error("tweet", request.params["tweet_id"])]}
             )
         fields = self._fields(request)
@@ -748,7 +723,7 @@ class Platform(PlatformSimulator):
                     "section": "data",
                 }
             ]
-        return self._answer(request, answer)
+        return self.answer(request, answer)
 
     def _listing(
         self, request: Request, tweets: list[dict[str, Any]], requester: str
@@ -782,7 +757,7 @@ class Platform(PlatformSimulator):
             return token
         user = self.users.get(request.params["user_id"])
         if user is None:
-            return self._answer(
+            return self.answer(
                 request, {"errors": [not_found_error("user", request.params["user_id"])]}
             )
         if not 5 <= int(request.arg("max_results") or 10) <= 100:
@@ -796,7 +771,7 @@ class Platform(PlatformSimulator):
             if not self.tweets[t]["deleted"]
             and not ("replies" in excluded and self.tweets[t]["replied_to"])
         ]
-        return self._answer(request, self._listing(request, tweets, token.user_id))
+        return self.answer(request, self._listing(request, tweets, token.user_id))
 
     @route("GET", r"/2/users/(?P<user_id>\d+)/mentions")
     def user_mentions(self, request: Request) -> Response:
@@ -805,7 +780,7 @@ class Platform(PlatformSimulator):
             return token
         user_id = request.params["user_id"]
         tweets = [t for t in self.tweets.values() if user_id in t["mentions"] and not t["deleted"]]
-        return self._answer(request, self._listing(request, tweets, token.user_id))
+        return self.answer(request, self._listing(request, tweets, token.user_id))
 
     @route("GET", r"/2/tweets/search/recent")
     def search_recent(self, request: Request) -> Response:
@@ -827,14 +802,14 @@ class Platform(PlatformSimulator):
             and not t["deleted"]
             and t["created"] >= week_ago
         ]
-        return self._answer(request, self._listing(request, tweets, token.user_id))
+        return self.answer(request, self._listing(request, tweets, token.user_id))
 
     @route("POST", r"/2/media/upload")
     def media_upload(self, request: Request) -> Response:
         token = self._authorise(request, "POST /2/media/upload", "media.write")
         if isinstance(token, Response):
             return token
-        fields = parse_multipart(request)
+        fields = request.multipart()
         content, content_type = fields.get("media", (b"", ""))
         if not content:
             return invalid_request("media is required", media=[])
@@ -850,7 +825,7 @@ class Platform(PlatformSimulator):
             "size": len(content),
             "owner": token.user_id,
         }
-        return self._answer(
+        return self.answer(
             request,
             {
                 "data": {
@@ -911,7 +886,7 @@ class Platform(PlatformSimulator):
             }
         if not mine:
             del answer["data"]
-        return self._answer(request, answer)
+        return self.answer(request, answer)
 
     @route("POST", r"/2/dm_conversations/with/(?P<participant_id>\d+)/messages")
     def dm_send(self, request: Request) -> Response:
@@ -925,7 +900,7 @@ class Platform(PlatformSimulator):
         if participant not in self.users:
             return problem(403, "Forbidden", "You cannot send messages to this user.")
         event = self._new_dm(token.user_id, participant, text)
-        return self._answer(
+        return self.answer(
             request,
             {
                 "data": {

@@ -1,1 +1,1 @@
-from sotong.simulator.testing import running_simulator, sim  # noqa: F401
+from sotong.simulator.testing import image_server, running_simulator, sim  # noqa: F401

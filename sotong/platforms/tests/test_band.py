@@ -12,7 +12,6 @@ import pytest
 from sotong.platforms.band import BandConnector
 from sotong.platforms.base import (
     Capability,
-    ChannelAccount,
     ContentRejected,
     CredentialExpired,
     CredentialRevoked,
@@ -31,7 +30,13 @@ from sotong.platforms.base import (
 )
 from sotong.simulator.band import OAUTH_APP
 from sotong.simulator.core import Fault, FaultKind
-from sotong.simulator.testing import FAULT_DELAY, short_timeout_client
+from sotong.simulator.testing import (
+    FAULT_DELAY,
+    UNREACHABLE,
+    fault_raises,
+    make_connector,
+    rate_limit_is_remembered,
+)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "band"
 BAND_KEY = "AADsuncheonCityBand2026x"
@@ -52,13 +57,8 @@ def token(platform):
 
 
 def connector_for(sim, token: str, band_key: str = BAND_KEY, **options: str) -> BandConnector:
-    account = ChannelAccount(
-        band_key,
-        Credentials(access_token=token),
-        api_base=sim.platform_url("band"),
-        options=dict(options),
-    )
-    return BandConnector(account, client=short_timeout_client())
+    credentials = Credentials(access_token=token)
+    return make_connector(BandConnector, sim.platform_url("band"), band_key, credentials, **options)
 
 
 @pytest.fixture
@@ -199,15 +199,9 @@ def test_error_status_is_a_setting(band, sim, platform) -> None:
 
 
 def test_cooldown_is_remembered_without_calling_again(band, sim) -> None:
-    sim.simulator.inject("band", Fault(FaultKind.RATE_LIMITED))
-    with pytest.raises(RateLimited) as first:
-        band.list_posts()
-    assert first.value.retry_after == 60
-    assert first.value.platform_code == 1003
-    calls = len(sim.simulator.recorded("band"))
-    with pytest.raises(RateLimited):
-        band.list_posts()
-    assert len(sim.simulator.recorded("band")) == calls  # no second call went out
+    first = rate_limit_is_remembered(sim, "band", band.list_posts)
+    assert first.retry_after == 60
+    assert first.platform_code == 1003
 
 
 def test_quota_waits_longer_and_is_a_setting(sim, platform, token) -> None:
@@ -242,9 +236,8 @@ def test_invalid_response_code_on_write_is_unknown(band, sim, platform, monkeypa
 
 
 def test_timeouts(band, sim) -> None:
-    sim.simulator.inject("band", Fault(FaultKind.TIMEOUT, delay=FAULT_DELAY))
-    with pytest.raises(TransientError):
-        band.list_posts()
+    timeout = Fault(FaultKind.TIMEOUT, delay=FAULT_DELAY)
+    fault_raises(sim, "band", timeout, TransientError, band.list_posts)
 
 
 def test_timeout_after_processing_is_unknown_then_reconciled(band, sim) -> None:
@@ -266,11 +259,10 @@ def test_timeout_after_processing_is_unknown_then_reconciled(band, sim) -> None:
 
 
 def test_connection_refused_is_transient(token) -> None:
-    account = ChannelAccount(
-        BAND_KEY, Credentials(access_token=token), api_base="http://127.0.0.1:9"
-    )
+    credentials = Credentials(access_token=token)
+    unreachable = make_connector(BandConnector, UNREACHABLE, BAND_KEY, credentials)
     with pytest.raises(TransientError):
-        BandConnector(account, client=short_timeout_client()).publish(OutboundPost(text="x"))
+        unreachable.publish(OutboundPost(text="x"))
 
 
 @pytest.mark.parametrize(
@@ -283,9 +275,7 @@ def test_connection_refused_is_transient(token) -> None:
     ],
 )
 def test_injected_failures_are_classified(band, sim, kind, error) -> None:
-    sim.simulator.inject("band", Fault(kind))
-    with pytest.raises(error):
-        band.list_posts()
+    fault_raises(sim, "band", Fault(kind), error, band.list_posts)
 
 
 def test_real_token_states(band, platform, token) -> None:

@@ -14,7 +14,6 @@ import pytest
 
 from sotong.platforms.base import (
     Capability,
-    ChannelAccount,
     ContentRejected,
     CredentialRevoked,
     Credentials,
@@ -24,7 +23,6 @@ from sotong.platforms.base import (
     OutboundPost,
     OutcomeUnknown,
     PermissionMissing,
-    RateLimited,
     TransientError,
     Unsupported,
     WebhookRejected,
@@ -40,7 +38,13 @@ from sotong.platforms.kakao import (
     skill_response,
 )
 from sotong.simulator.core import Fault, FaultKind
-from sotong.simulator.testing import FAULT_DELAY, short_timeout_client
+from sotong.simulator.testing import (
+    FAULT_DELAY,
+    UNREACHABLE,
+    fault_raises,
+    make_connector,
+    rate_limit_is_remembered,
+)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "kakao"
 BOT_ID = "64f1c2a9e0b7d31a2c5f8e01"
@@ -62,10 +66,8 @@ def key(kakao_sim):
 
 
 def connector_for(sim, key: str, **extra: str) -> KakaoChannel:
-    account = ChannelAccount(
-        BOT_ID, Credentials(access_token=key, extra=extra), api_base=sim.platform_url("kakao")
-    )
-    return KakaoChannel(account, client=short_timeout_client())
+    credentials = Credentials(access_token=key, extra=extra)
+    return make_connector(KakaoChannel, sim.platform_url("kakao"), BOT_ID, credentials)
 
 
 @pytest.fixture
@@ -316,14 +318,10 @@ def message(kakao, kakao_sim):
 
 
 def test_rate_limit_is_remembered_without_calling_again(kakao, sim, message) -> None:
-    sim.simulator.inject("kakao", Fault(FaultKind.RATE_LIMITED))
-    with pytest.raises(RateLimited) as first:
-        kakao.reply_to_message(message, "답변")
-    assert first.value.retry_after == 60
-    calls = len(sim.simulator.recorded("kakao"))
-    with pytest.raises(RateLimited):
-        kakao.verify_credentials()
-    assert len(sim.simulator.recorded("kakao")) == calls
+    first = rate_limit_is_remembered(
+        sim, "kakao", lambda: kakao.reply_to_message(message, "답변"), kakao.verify_credentials
+    )
+    assert first.retry_after == 60
 
 
 def test_server_error_on_read_is_transient_and_on_send_unknown(kakao, sim, message) -> None:
@@ -344,9 +342,7 @@ def test_server_error_on_read_is_transient_and_on_send_unknown(kakao, sim, messa
     ],
 )
 def test_injected_failures_are_classified(kakao, sim, message, kind, error) -> None:
-    sim.simulator.inject("kakao", Fault(kind))
-    with pytest.raises(error):
-        kakao.reply_to_message(message, "답변")
+    fault_raises(sim, "kakao", Fault(kind), error, lambda: kakao.reply_to_message(message, "답변"))
 
 
 def test_timeouts(kakao, sim, message) -> None:
@@ -394,9 +390,10 @@ def test_permission_rejection_and_not_found(sim, kakao_sim, kakao, message) -> N
 
 
 def test_connection_refused_is_transient(key) -> None:
-    account = ChannelAccount(BOT_ID, Credentials(access_token=key), api_base="http://127.0.0.1:9")
+    credentials = Credentials(access_token=key)
+    unreachable = make_connector(KakaoChannel, UNREACHABLE, BOT_ID, credentials)
     with pytest.raises(TransientError):
-        KakaoChannel(account, client=short_timeout_client()).verify_credentials()
+        unreachable.verify_credentials()
 
 
 def test_token_never_in_repr(kakao) -> None:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
@@ -27,11 +25,17 @@ from sotong.platforms.base import (
 )
 from sotong.platforms.mastodon import MastodonAccount, html_to_text, status_length
 from sotong.simulator.core import Fault, FaultKind
-from sotong.simulator.testing import FAULT_DELAY, short_timeout_client
+from sotong.simulator.testing import (
+    FAULT_DELAY,
+    PNG,
+    UNREACHABLE,
+    fault_raises,
+    make_connector,
+    rate_limit_is_remembered,
+)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "mastodon"
 ACCOUNT_ID = "109000000000000001"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
 def load(name: str) -> object:
@@ -49,13 +53,10 @@ def token(instance):
 
 
 def connector_for(sim, token: str, **options: str) -> MastodonAccount:
-    account = ChannelAccount(
-        ACCOUNT_ID,
-        Credentials(access_token=token),
-        api_base=sim.platform_url("mastodon"),
-        options=dict(options),
+    credentials = Credentials(access_token=token)
+    return make_connector(
+        MastodonAccount, sim.platform_url("mastodon"), ACCOUNT_ID, credentials, **options
     )
-    return MastodonAccount(account, client=short_timeout_client())
 
 
 @pytest.fixture
@@ -63,25 +64,6 @@ def mastodon(sim, token) -> Iterator[MastodonAccount]:
     connector = connector_for(sim, token)
     yield connector
     connector.close()
-
-
-@pytest.fixture
-def image_server() -> Iterator[str]:
-    class Images(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "image/png")
-            self.send_header("Content-Length", str(len(PNG)))
-            self.end_headers()
-            self.wfile.write(PNG)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Images)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
 
 
 # -- the instance is the API address ------------------------------------------------------------
@@ -224,14 +206,8 @@ def test_mentions_and_direct_messages(mastodon, instance) -> None:
 
 
 def test_rate_limit_is_remembered_without_calling_again(mastodon, sim) -> None:
-    sim.simulator.inject("mastodon", Fault(FaultKind.RATE_LIMITED))
-    with pytest.raises(RateLimited) as first:
-        mastodon.list_posts()
-    assert 100 <= first.value.retry_after <= 121  # from the ISO 8601 reset header
-    calls = len(sim.simulator.recorded("mastodon"))
-    with pytest.raises(RateLimited):
-        mastodon.list_posts()
-    assert len(sim.simulator.recorded("mastodon")) == calls
+    first = rate_limit_is_remembered(sim, "mastodon", mastodon.list_posts)
+    assert 100 <= first.retry_after <= 121  # from the ISO 8601 reset header
 
 
 def test_exhausted_budget_header_blocks_further_calls(mastodon, sim, instance) -> None:
@@ -283,11 +259,18 @@ def test_timeout_after_processing_with_key_is_retried_safely(mastodon, sim) -> N
 
 
 def test_connection_refused_is_transient(token) -> None:
-    account = ChannelAccount(
-        ACCOUNT_ID, Credentials(access_token=token), api_base="http://127.0.0.1:9"
-    )
+    credentials = Credentials(access_token=token)
+    unreachable = make_connector(MastodonAccount, UNREACHABLE, ACCOUNT_ID, credentials)
     with pytest.raises(TransientError):
-        MastodonAccount(account, client=short_timeout_client()).verify_credentials()
+        unreachable.verify_credentials()
+
+
+def test_image_unreachable_is_transient_and_missing_is_refused(mastodon, image_server) -> None:
+    with pytest.raises(TransientError, match="cannot fetch image"):
+        mastodon.fetch_image(f"{UNREACHABLE}/a.png")
+    with pytest.raises(ContentRejected, match=r"image not available \(HTTP 404\)"):
+        mastodon.fetch_image(f"{image_server}/missing.png")
+    assert mastodon.fetch_image(f"{image_server}/a.png") == (PNG, "image/png")
 
 
 @pytest.mark.parametrize(
@@ -300,9 +283,9 @@ def test_connection_refused_is_transient(token) -> None:
     ],
 )
 def test_injected_failures_are_classified(mastodon, sim, kind, error) -> None:
-    sim.simulator.inject("mastodon", Fault(kind, delay=FAULT_DELAY))
-    with pytest.raises(error):
-        mastodon.verify_credentials()
+    fault_raises(
+        sim, "mastodon", Fault(kind, delay=FAULT_DELAY), error, mastodon.verify_credentials
+    )
 
 
 def test_revoked_token(mastodon, instance, token) -> None:

@@ -16,14 +16,19 @@ from sotong.platforms.base import (
     NotFound,
     OutboundPost,
     PermissionMissing,
-    RateLimited,
     TransientError,
     Unsupported,
     connector_class,
 )
 from sotong.platforms.naver_blog import NaverBlog, clean_link
 from sotong.simulator.core import Fault, FaultKind
-from sotong.simulator.testing import FAULT_DELAY, short_timeout_client
+from sotong.simulator.testing import (
+    FAULT_DELAY,
+    UNREACHABLE,
+    fault_raises,
+    make_connector,
+    rate_limit_is_remembered,
+)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "naver_blog"
 BLOG_ID = "suncheon_city"
@@ -42,8 +47,7 @@ def platform(sim):
 
 
 def connector_for(sim, blog_id: str = BLOG_ID) -> NaverBlog:
-    account = ChannelAccount(blog_id, Credentials(), api_base=sim.platform_url("naver_blog"))
-    return NaverBlog(account, client=short_timeout_client())
+    return make_connector(NaverBlog, sim.platform_url("naver_blog"), blog_id)
 
 
 @pytest.fixture
@@ -143,14 +147,8 @@ def test_unknown_blog_is_not_found(sim, platform) -> None:
 
 
 def test_rate_limit_is_remembered_without_calling_again(naver, sim) -> None:
-    sim.simulator.inject("naver_blog", Fault(FaultKind.RATE_LIMITED))
-    with pytest.raises(RateLimited) as first:
-        naver.list_posts()
-    assert first.value.retry_after == 60
-    calls = len(sim.simulator.recorded("naver_blog"))
-    with pytest.raises(RateLimited):
-        naver.list_posts()
-    assert len(sim.simulator.recorded("naver_blog")) == calls
+    first = rate_limit_is_remembered(sim, "naver_blog", naver.list_posts)
+    assert first.retry_after == 60
 
 
 @pytest.mark.parametrize(
@@ -167,15 +165,12 @@ def test_rate_limit_is_remembered_without_calling_again(naver, sim) -> None:
 )
 def test_injected_failures_are_classified(naver, sim, platform, kind, error) -> None:
     platform.publish_by_hand(BLOG_ID, "제목", "본문")
-    sim.simulator.inject("naver_blog", Fault(kind, delay=FAULT_DELAY))
-    with pytest.raises(error):
-        naver.list_posts()
+    fault_raises(sim, "naver_blog", Fault(kind, delay=FAULT_DELAY), error, naver.list_posts)
 
 
 def test_connection_refused_is_transient() -> None:
-    account = ChannelAccount(BLOG_ID, Credentials(), api_base="http://127.0.0.1:9")
     with pytest.raises(TransientError):
-        NaverBlog(account, client=short_timeout_client()).list_posts()
+        make_connector(NaverBlog, UNREACHABLE, BLOG_ID).list_posts()
 
 
 def test_unsafe_or_foreign_documents_are_malformed(naver) -> None:

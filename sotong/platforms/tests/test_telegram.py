@@ -13,7 +13,6 @@ import pytest
 
 from sotong.platforms.base import (
     Capability,
-    ChannelAccount,
     ContentRejected,
     CredentialRevoked,
     Credentials,
@@ -31,7 +30,13 @@ from sotong.platforms.base import (
 )
 from sotong.platforms.telegram import SECRET_HEADER, TelegramChannel
 from sotong.simulator.core import Fault, FaultKind
-from sotong.simulator.testing import FAULT_DELAY, short_timeout_client
+from sotong.simulator.testing import (
+    FAULT_DELAY,
+    UNREACHABLE,
+    fault_raises,
+    make_connector,
+    rate_limit_is_remembered,
+)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "telegram"
 CHANNEL = "@suncheon_city"
@@ -55,12 +60,8 @@ def token(tg):
 
 
 def connector_for(sim, token: str, chat: str = CHANNEL) -> TelegramChannel:
-    account = ChannelAccount(
-        chat,
-        Credentials(access_token=token, extra={"secret_token": SECRET}),
-        api_base=sim.platform_url("telegram"),
-    )
-    return TelegramChannel(account, client=short_timeout_client())
+    credentials = Credentials(access_token=token, extra={"secret_token": SECRET})
+    return make_connector(TelegramChannel, sim.platform_url("telegram"), chat, credentials)
 
 
 @pytest.fixture
@@ -221,14 +222,10 @@ def test_webhook_mode_disables_polling_and_delivers_with_the_secret(telegram, tg
 
 
 def test_rate_limit_is_remembered_without_calling_again(telegram, sim) -> None:
-    sim.simulator.inject("telegram", Fault(FaultKind.RATE_LIMITED))
-    with pytest.raises(RateLimited) as first:
-        telegram.channel_metrics()
-    assert first.value.retry_after == 7
-    calls = len(sim.simulator.recorded("telegram"))
-    with pytest.raises(RateLimited):
-        telegram.publish(OutboundPost(text="x"))
-    assert len(sim.simulator.recorded("telegram")) == calls
+    first = rate_limit_is_remembered(
+        sim, "telegram", telegram.channel_metrics, lambda: telegram.publish(OutboundPost(text="x"))
+    )
+    assert first.retry_after == 7
 
 
 def test_per_chat_flood_limit(telegram, tg) -> None:
@@ -260,9 +257,7 @@ def test_server_error_on_read_is_transient_and_on_write_unknown(telegram, sim) -
     ],
 )
 def test_injected_failures_are_classified(telegram, sim, kind, error) -> None:
-    sim.simulator.inject("telegram", Fault(kind))
-    with pytest.raises(error):
-        telegram.channel_metrics()
+    fault_raises(sim, "telegram", Fault(kind), error, telegram.channel_metrics)
 
 
 def test_real_revoked_token(telegram, tg, token) -> None:
@@ -272,9 +267,8 @@ def test_real_revoked_token(telegram, tg, token) -> None:
 
 
 def test_timeouts(telegram, sim, tg) -> None:
-    sim.simulator.inject("telegram", Fault(FaultKind.TIMEOUT, delay=FAULT_DELAY))
-    with pytest.raises(TransientError):
-        telegram.channel_metrics()
+    timeout = Fault(FaultKind.TIMEOUT, delay=FAULT_DELAY)
+    fault_raises(sim, "telegram", timeout, TransientError, telegram.channel_metrics)
     post = OutboundPost(text="순천만갈대축제 개막 안내", idempotency_key="pub-1")
     sim.simulator.inject(
         "telegram",
@@ -305,11 +299,10 @@ def test_permission_rejection_and_not_found(sim, tg, telegram) -> None:
 
 
 def test_connection_refused_is_transient(token) -> None:
-    account = ChannelAccount(
-        CHANNEL, Credentials(access_token=token), api_base="http://127.0.0.1:9"
-    )
+    credentials = Credentials(access_token=token)
+    unreachable = make_connector(TelegramChannel, UNREACHABLE, CHANNEL, credentials)
     with pytest.raises(TransientError):
-        TelegramChannel(account, client=short_timeout_client()).publish(OutboundPost(text="x"))
+        unreachable.publish(OutboundPost(text="x"))
 
 
 def test_token_never_in_errors_or_logs(telegram, sim, token, caplog) -> None:

@@ -39,12 +39,17 @@ from sotong.platforms.base import (
 from sotong.platforms.x import XAccount, weighted_length
 from sotong.simulator import x as simulated_x
 from sotong.simulator.core import Fault, FaultKind
-from sotong.simulator.testing import FAULT_DELAY, short_timeout_client
+from sotong.simulator.testing import (
+    FAULT_DELAY,
+    UNREACHABLE,
+    fault_raises,
+    make_connector,
+    rate_limit_is_remembered,
+)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "x"
 USER_ID = "1587000000000000001"
 CONSUMER_SECRET = simulated_x.CONSUMER_SECRET
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
 def fixture(name: str) -> bytes:
@@ -76,8 +81,7 @@ def connector_for(sim, token: str, **changes: object) -> XAccount:
     )
     for name, value in changes.items():
         setattr(credentials, name, value)
-    account = ChannelAccount(USER_ID, credentials, api_base=sim.platform_url("x"))
-    return XAccount(account, client=short_timeout_client())
+    return make_connector(XAccount, sim.platform_url("x"), USER_ID, credentials)
 
 
 @pytest.fixture
@@ -85,31 +89,6 @@ def x(sim, token) -> Iterator[XAccount]:
     connector = connector_for(sim, token)
     yield connector
     connector.close()
-
-
-@pytest.fixture
-def image_server() -> Iterator[str]:
-    """Serves a PNG, as Sotong's media URLs would."""
-
-    class Images(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            if self.path.endswith("missing.png"):
-                self.send_response(404)
-                self.end_headers()
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", "image/png")
-            self.send_header("Content-Length", str(len(PNG)))
-            self.end_headers()
-            self.wfile.write(PNG)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Images)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
 
 
 # -- counting -----------------------------------------------------------------------------
@@ -304,14 +283,8 @@ def test_oauth_connect_with_pkce(sim, platform) -> None:
 
 
 def test_rate_limit_is_remembered_without_calling_again(x, sim) -> None:
-    sim.simulator.inject("x", Fault(FaultKind.RATE_LIMITED))
-    with pytest.raises(RateLimited) as first:
-        x.list_posts()
-    assert 100 <= first.value.retry_after <= 121  # from x-rate-limit-reset, not a guess
-    calls = len(sim.simulator.recorded("x"))
-    with pytest.raises(RateLimited):
-        x.list_posts()
-    assert len(sim.simulator.recorded("x")) == calls
+    first = rate_limit_is_remembered(sim, "x", x.list_posts)
+    assert 100 <= first.retry_after <= 121  # from x-rate-limit-reset, not a guess
 
 
 def test_exhausted_budget_header_blocks_further_calls(x, sim, platform) -> None:
@@ -350,17 +323,14 @@ def test_timeout_after_processing_is_unknown_then_reconciled(x, sim) -> None:
 
 
 def test_timeout_before_processing_on_read_is_transient(x, sim) -> None:
-    sim.simulator.inject("x", Fault(FaultKind.TIMEOUT, delay=FAULT_DELAY))
-    with pytest.raises(TransientError):
-        x.list_posts()
+    timeout = Fault(FaultKind.TIMEOUT, delay=FAULT_DELAY)
+    fault_raises(sim, "x", timeout, TransientError, x.list_posts)
 
 
 def test_connection_refused_is_transient(token) -> None:
-    account = ChannelAccount(
-        USER_ID, Credentials(access_token=token), api_base="http://127.0.0.1:9"
-    )
+    unreachable = make_connector(XAccount, UNREACHABLE, USER_ID, Credentials(access_token=token))
     with pytest.raises(TransientError):
-        XAccount(account, client=short_timeout_client()).publish(OutboundPost(text="x"))
+        unreachable.publish(OutboundPost(text="x"))
 
 
 @pytest.mark.parametrize(
@@ -372,9 +342,7 @@ def test_connection_refused_is_transient(token) -> None:
     ],
 )
 def test_injected_failures_are_classified(x, sim, kind, error) -> None:
-    sim.simulator.inject("x", Fault(kind))
-    with pytest.raises(error):
-        x.list_posts()
+    fault_raises(sim, "x", Fault(kind), error, x.list_posts)
 
 
 def test_expired_token_then_refresh(x, platform, token) -> None:

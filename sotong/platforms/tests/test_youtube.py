@@ -12,7 +12,6 @@ import pytest
 
 from sotong.platforms.base import (
     Capability,
-    ChannelAccount,
     ContentRejected,
     CredentialExpired,
     CredentialRevoked,
@@ -31,7 +30,13 @@ from sotong.platforms.base import (
 )
 from sotong.platforms.youtube import SCOPES, YouTubeChannel, seconds_until_pacific_midnight
 from sotong.simulator.core import Fault, FaultKind
-from sotong.simulator.testing import FAULT_DELAY, short_timeout_client
+from sotong.simulator.testing import (
+    FAULT_DELAY,
+    UNREACHABLE,
+    fault_raises,
+    make_connector,
+    rate_limit_is_remembered,
+)
 from sotong.simulator.youtube import OAUTH_APP, READONLY
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "youtube"
@@ -60,10 +65,9 @@ def connector_for(sim, token: str, channel_id: str = CHANNEL_ID, **options: str)
         scopes=SCOPES,
         extra={"client_id": OAUTH_APP[0], "client_secret": OAUTH_APP[1]},
     )
-    account = ChannelAccount(
-        channel_id, credentials, api_base=sim.platform_url("youtube"), options=dict(options)
+    return make_connector(
+        YouTubeChannel, sim.platform_url("youtube"), channel_id, credentials, **options
     )
-    return YouTubeChannel(account, client=short_timeout_client())
 
 
 @pytest.fixture
@@ -212,24 +216,17 @@ def test_pacific_midnight() -> None:
 
 
 def test_rate_limit_is_remembered_without_calling_again(youtube, sim) -> None:
-    sim.simulator.inject("youtube", Fault(FaultKind.RATE_LIMITED))
-    with pytest.raises(RateLimited) as first:
-        youtube.channel_metrics()
-    assert (first.value.platform_code, first.value.retry_after) == ("rateLimitExceeded", 60)
-    calls = len(sim.simulator.recorded("youtube"))
-    with pytest.raises(RateLimited):
-        youtube.channel_metrics()
-    assert len(sim.simulator.recorded("youtube")) == calls
+    first = rate_limit_is_remembered(sim, "youtube", youtube.channel_metrics)
+    assert (first.platform_code, first.retry_after) == ("rateLimitExceeded", 60)
 
 
 def test_server_error_on_read_is_transient_and_on_write_unknown(
     youtube, sim, platform, video
 ) -> None:
     comment = platform.citizen_comment(video["id"], "UCv", "시민", "질문")
-    sim.simulator.inject("youtube", Fault(FaultKind.SERVER_ERROR, methods=frozenset({"GET"})))
-    with pytest.raises(TransientError) as failed:
-        youtube.channel_metrics()
-    assert failed.value.platform_code == "backendError"
+    on_get = Fault(FaultKind.SERVER_ERROR, methods=frozenset({"GET"}))
+    failed = fault_raises(sim, "youtube", on_get, TransientError, youtube.channel_metrics)
+    assert failed.platform_code == "backendError"
     [item] = youtube.list_comments(video["id"])
     sim.simulator.inject("youtube", Fault(FaultKind.SERVER_ERROR, methods=frozenset({"POST"})))
     with pytest.raises(OutcomeUnknown):
@@ -240,9 +237,8 @@ def test_server_error_on_read_is_transient_and_on_write_unknown(
 def test_timeouts(youtube, sim, platform, video) -> None:
     platform.citizen_comment(video["id"], "UCv", "시민", "질문")
     [item] = youtube.list_comments(video["id"])
-    sim.simulator.inject("youtube", Fault(FaultKind.TIMEOUT, delay=FAULT_DELAY))
-    with pytest.raises(TransientError):
-        youtube.channel_metrics()
+    timeout = Fault(FaultKind.TIMEOUT, delay=FAULT_DELAY)
+    fault_raises(sim, "youtube", timeout, TransientError, youtube.channel_metrics)
     sim.simulator.inject(
         "youtube",
         Fault(FaultKind.TIMEOUT_AFTER_PROCESSING, delay=FAULT_DELAY, path_pattern="/comments$"),
@@ -254,11 +250,10 @@ def test_timeouts(youtube, sim, platform, video) -> None:
 
 
 def test_connection_refused_is_transient(token) -> None:
-    account = ChannelAccount(
-        CHANNEL_ID, Credentials(access_token=token), api_base="http://127.0.0.1:9"
-    )
+    credentials = Credentials(access_token=token)
+    unreachable = make_connector(YouTubeChannel, UNREACHABLE, CHANNEL_ID, credentials)
     with pytest.raises(TransientError):
-        YouTubeChannel(account, client=short_timeout_client()).list_posts()
+        unreachable.list_posts()
 
 
 @pytest.mark.parametrize(
@@ -271,9 +266,7 @@ def test_connection_refused_is_transient(token) -> None:
     ],
 )
 def test_injected_failures_are_classified(youtube, sim, kind, error) -> None:
-    sim.simulator.inject("youtube", Fault(kind))
-    with pytest.raises(error):
-        youtube.list_posts()
+    fault_raises(sim, "youtube", Fault(kind), error, youtube.list_posts)
 
 
 def test_expired_token_is_refreshed(youtube, platform, token) -> None:

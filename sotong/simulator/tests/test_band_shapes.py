@@ -12,7 +12,7 @@ import pytest
 
 from sotong.simulator.band import OAUTH_APP
 from sotong.simulator.core import Fault, FaultKind
-from sotong.simulator.testing import same_shape
+from sotong.simulator.testing import api_client, same_shape
 
 FIXTURES = Path(__file__).resolve().parents[2] / "platforms" / "fixtures" / "band"
 BAND_KEY = "AADsuncheonCityBand2026x"
@@ -26,7 +26,7 @@ def load(name: str) -> dict:
 def band(sim):
     platform = sim.simulator["band"]
     token = platform.add_band(BAND_KEY, "순천시 소식", member_count=4200)
-    client = httpx.Client(base_url=sim.platform_url("band"), timeout=5)
+    client = api_client(sim.platform_url("band"))
     client.token = token  # type: ignore[attr-defined]
     yield client
     client.close()

@@ -12,7 +12,7 @@ import pytest
 
 from sotong.simulator.core import Fault, FaultKind
 from sotong.simulator.kakao import skill_answer_texts
-from sotong.simulator.testing import same_shape
+from sotong.simulator.testing import api_client, same_shape
 
 FIXTURES = Path(__file__).resolve().parents[2] / "platforms" / "fixtures" / "kakao"
 BOT_ID = "64f1c2a9e0b7d31a2c5f8e01"
@@ -30,9 +30,7 @@ def kakao_sim(sim):
 @pytest.fixture
 def api(sim, kakao_sim):
     key = kakao_sim.add_bot(BOT_ID, "순천시 카카오톡 채널")
-    client = httpx.Client(
-        base_url=sim.platform_url("kakao"), headers={"Authorization": f"KakaoAK {key}"}, timeout=5
-    )
+    client = api_client(sim.platform_url("kakao"), f"KakaoAK {key}")
     yield client
     client.close()
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from sotong.simulator.core import Fault, FaultKind
-from sotong.simulator.testing import same_shape
+from sotong.simulator.testing import api_client, same_shape
 
 FIXTURES = Path(__file__).resolve().parents[2] / "platforms" / "fixtures" / "mastodon"
 ACCOUNT_ID = "109000000000000001"
@@ -26,11 +26,7 @@ def instance(sim):
 @pytest.fixture
 def api(sim, instance):
     token = instance.add_account(ACCOUNT_ID, "순천시", "suncheon", followers=2300)
-    client = httpx.Client(
-        base_url=sim.platform_url("mastodon"),
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=5,
-    )
+    client = api_client(sim.platform_url("mastodon"), f"Bearer {token}")
     yield client
     client.close()
 

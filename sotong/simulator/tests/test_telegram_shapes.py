@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from sotong.simulator.core import Fault, FaultKind
-from sotong.simulator.testing import same_shape
+from sotong.simulator.testing import api_client, same_shape
 
 FIXTURES = Path(__file__).resolve().parents[2] / "platforms" / "fixtures" / "telegram"
 
@@ -33,7 +33,7 @@ def token(tg):
 
 @pytest.fixture
 def api(sim, token):
-    client = httpx.Client(base_url=f"{sim.platform_url('telegram')}/bot{token}", timeout=5)
+    client = api_client(f"{sim.platform_url('telegram')}/bot{token}")
     yield client
     client.close()
 

@@ -11,7 +11,7 @@ import pytest
 
 from sotong.simulator import x as simulated_x
 from sotong.simulator.core import Fault, FaultKind
-from sotong.simulator.testing import same_shape
+from sotong.simulator.testing import api_client, same_shape
 
 FIXTURES = Path(__file__).resolve().parents[2] / "platforms" / "fixtures" / "x"
 USER_ID = "1587000000000000001"
@@ -26,9 +26,7 @@ def platform(sim):
 @pytest.fixture
 def api(sim, platform):
     token = platform.add_user(USER_ID, "순천시", "suncheon_city")
-    client = httpx.Client(
-        base_url=sim.platform_url("x"), headers={"Authorization": f"Bearer {token}"}, timeout=5
-    )
+    client = api_client(sim.platform_url("x"), f"Bearer {token}")
     yield client
     client.close()
 

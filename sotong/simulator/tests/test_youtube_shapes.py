@@ -11,7 +11,7 @@ import pytest
 
 from sotong.platforms.base import pkce_challenge
 from sotong.simulator.core import Fault, FaultKind
-from sotong.simulator.testing import same_shape
+from sotong.simulator.testing import api_client, same_shape
 from sotong.simulator.youtube import OAUTH_APP
 
 FIXTURES = Path(__file__).resolve().parents[2] / "platforms" / "fixtures" / "youtube"
@@ -25,11 +25,7 @@ def load(name: str) -> dict:
 @pytest.fixture
 def api(sim):
     token = sim.simulator["youtube"].add_channel(CHANNEL_ID, "순천시", subscribers=18400)
-    client = httpx.Client(
-        base_url=sim.platform_url("youtube") + "/youtube/v3",
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=5,
-    )
+    client = api_client(sim.platform_url("youtube") + "/youtube/v3", f"Bearer {token}")
     yield client
     client.close()
 
