@@ -254,10 +254,16 @@ def refresh_credentials(channel: Channel) -> bool:
     refresh the platform refuses marks the channel for reconnecting."""
     if Capability.REFRESH_CREDENTIALS not in channel.capabilities:
         return False
+    used = channel.get_credentials().refresh_token
     connector = connector_for(channel)
     try:
         fresh = connector.refresh_credentials()
     except (CredentialExpired, CredentialRevoked) as error:
+        # X retires a refresh token once used: if another process refreshed first, ours
+        # was refused, yet the channel holds good new tokens. Not a reason to reconnect.
+        channel.refresh_from_db()
+        if channel.get_credentials().refresh_token != used:
+            return True
         _set_status(channel, ChannelStatus.NEEDS_RECONNECT, str(error), None)
         return False
     except PlatformError as error:

@@ -350,3 +350,38 @@ def test_connect_form_asks_only_for_what_the_platform_uses(client, city, sim, ma
         {"name": "마스토돈", "account_id": "1", "access_token": "t"},
     ).content.decode()
     assert "계정이 있는 서버의 주소를 입력하세요." in mastodon
+
+
+def test_a_refresh_that_lost_the_race_keeps_the_channel_connected(city, sim) -> None:
+    """X retires a refresh token once used. Two processes refreshing at once: the second is
+    refused, but the first stored new tokens, so the channel stays active."""
+    from sotong.simulator.x import DEMO_ACCOUNTS
+
+    account = DEMO_ACCOUNTS[0]
+    sim.simulator["x"].populate_demo(account, "")
+    sim.simulator.webhook_targets.clear()
+    channel = actions.connect_channel(
+        SYSTEM,
+        city,
+        kind="x",
+        name=account.name,
+        account_id=account.account_id,
+        credentials=Credentials(
+            access_token=account.token,
+            refresh_token=account.refresh_token,
+            extra=dict(account.extra),
+        ),
+        api_base=sim.platform_url("x"),
+    )
+    stale = Channel.objects.get(pk=channel.pk)
+    assert actions.refresh_credentials(channel)  # the first process
+    assert actions.refresh_credentials(stale)  # the second: refused by X, yet fine
+    stale.refresh_from_db()
+    assert stale.status == ChannelStatus.ACTIVE
+    assert stale.get_credentials().refresh_token not in ("", account.refresh_token)
+    assert actions.check_channel(stale).ok
+    # A refresh token refused with nobody having refreshed does need reconnecting.
+    sim.simulator["x"].refresh_tokens.clear()
+    assert not actions.refresh_credentials(stale)
+    stale.refresh_from_db()
+    assert stale.status == ChannelStatus.NEEDS_RECONNECT
