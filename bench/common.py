@@ -52,7 +52,12 @@ def commit() -> str:
         check=False,
     )
     dirty = subprocess.run(
-        ["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True, check=False
+        # The results this run writes do not make the code it measures dirty.
+        ["git", "status", "--porcelain", "--", ".", ":!bench/results"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     ).stdout.strip()
     return result.stdout.strip() + ("-dirty" if dirty else "")
 
