@@ -25,6 +25,8 @@ from typing import NoReturn
 
 OWN_COMMANDS = (
     "channels",
+    "publish",
+    "text",
     "simulate",
     "demo",
     "serve",
@@ -166,6 +168,40 @@ def cmd_channels(args: argparse.Namespace) -> None:
         Console(width=None if sys.stdout.isatty() else 200).print(table)
     if failed:
         fail(f"{failed} of {len(rows)} channels failed the {args.action}", 1)
+
+
+def cmd_publish(args: argparse.Namespace) -> None:
+    """`sotong publish due`: one dispatch round, as the scheduler runs every few seconds."""
+    import dataclasses
+    import json
+
+    setup_django()
+    check_database()
+    from sotong.publishing import actions
+
+    result = actions.dispatch_due()
+    print(json.dumps(dataclasses.asdict(result)))
+    if result.failed:
+        fail(f"{result.failed} publications failed", 1)
+
+
+def cmd_text(args: argparse.Namespace) -> None:
+    """`sotong text fit --channel KIND`: the text on stdin measured as that platform counts."""
+    import json
+
+    from sotong.platforms.base import connector_classes
+    from sotong.publishing import adapt
+
+    kinds = sorted(platform.kind for platform in connector_classes())
+    if args.channel not in kinds:
+        fail(f"unknown channel kind {args.channel!r}; one of: {', '.join(kinds)}", 2)
+    try:
+        text = sys.stdin.read()
+    except UnicodeDecodeError:
+        fail("the text on stdin is not UTF-8", 2)
+    # A trailing newline from `echo` or a file is not part of the post.
+    fit = adapt.measure(args.channel, text.removesuffix("\n"))
+    print(json.dumps(fit.as_json()))
 
 
 def cmd_simulate(args: argparse.Namespace) -> None:
@@ -465,6 +501,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     channels.add_argument("--org", metavar="SLUG", help="only this organisation")
     channels.set_defaults(handler=cmd_channels)
+
+    publish = sub.add_parser("publish", help="publish what is due now (one dispatch round)")
+    publish.add_argument("action", choices=["due"])
+    publish.set_defaults(handler=cmd_publish)
+
+    text = sub.add_parser("text", help="measure a text as a platform counts it")
+    text.add_argument("action", choices=["fit"])
+    text.add_argument("--channel", required=True, metavar="KIND", help="e.g. x, instagram, band")
+    text.set_defaults(handler=cmd_text)
 
     simulate = sub.add_parser("simulate", help="run the platform simulator with synthetic citizens")
     simulate.add_argument("--host", default="127.0.0.1")

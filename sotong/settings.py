@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "sotong.core",
     "sotong.channels",
+    "sotong.publishing",
     "sotong.web",
 ]
 

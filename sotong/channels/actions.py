@@ -8,6 +8,7 @@ import json
 import logging
 from dataclasses import dataclass
 
+import httpx
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
@@ -48,8 +49,9 @@ POLL_POSTS = 10
 POLL_POSTS_WITHIN = dt.timedelta(days=7)
 
 
-def connector_for(channel: Channel) -> Connector:
-    """The platform connector acting for ``channel`` (credentials decrypted in memory only)."""
+def connector_for(channel: Channel, *, client: httpx.Client | None = None) -> Connector:
+    """The platform connector acting for ``channel`` (credentials decrypted in memory only);
+    ``client`` replaces its HTTP client (tests use short timeouts)."""
     from sotong.platforms.base import ChannelAccount
 
     account = ChannelAccount(
@@ -58,7 +60,7 @@ def connector_for(channel: Channel) -> Connector:
         api_base=channel.api_base,
         options={str(k): str(v) for k, v in (channel.options or {}).items()},
     )
-    return channel.connector_class(account)
+    return channel.connector_class(account, client=client)
 
 
 def _status_snapshot(channel: Channel) -> dict[str, object]:

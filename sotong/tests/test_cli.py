@@ -212,3 +212,25 @@ def test_simulate_serves_the_demo_world_and_stops_on_sigterm(run_sotong, tmp_pat
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_text_fit_counts_as_the_platform_does(run_sotong) -> None:
+    import json
+
+    fits = run_sotong("text", "fit", "--channel", "x", input="순천만 🌼 https://www.suncheon.go.kr\n")
+    assert json.loads(fits.stdout) == {"weighted_length": 33, "limit": 280, "fits": True}
+    long = run_sotong("text", "fit", "--channel", "x", input="가" * 141)
+    assert json.loads(long.stdout) == {"weighted_length": 282, "limit": 280, "fits": False}
+    band = run_sotong("text", "fit", "--channel", "band", input="공지")
+    assert json.loads(band.stdout) == {"weighted_length": 2, "limit": None, "fits": True}
+    unknown = run_sotong("text", "fit", "--channel", "myspace", input="x", check=False)
+    assert unknown.returncode == 2
+    assert "unknown channel kind 'myspace'" in unknown.stderr
+
+
+def test_publish_due_runs_one_dispatch_round(run_sotong) -> None:
+    import json
+
+    run_sotong("migrate", "--verbosity", "0")
+    result = run_sotong("publish", "due")
+    assert json.loads(result.stdout)["claimed"] == 0
