@@ -136,7 +136,7 @@ def cmd_channels(args: argparse.Namespace) -> None:
             ):
                 row["poll"] = "skipped"
             else:
-                polled = actions.poll_channel(channel)
+                polled = actions.poll_channel(channel, now_asked=True)
                 row.update(
                     poll="failed" if polled.error else "ok",
                     new_events=polled.new_events,

@@ -49,6 +49,13 @@ POLL_POSTS = 10
 POLL_POSTS_WITHIN = dt.timedelta(days=7)
 
 
+class Unchanged:
+    """A parameter left as it is (``department`` when reconnecting)."""
+
+
+UNCHANGED = Unchanged()
+
+
 def connector_for(channel: Channel, *, client: httpx.Client | None = None) -> Connector:
     """The platform connector acting for ``channel`` (credentials decrypted in memory only);
     ``client`` replaces its HTTP client (tests use short timeouts)."""
@@ -83,20 +90,22 @@ def connect_channel(
     name: str,
     account_id: str,
     credentials: Credentials,
-    department: Department | None = None,
+    department: Department | Unchanged | None = UNCHANGED,
     api_base: str = "",
     options: dict[str, str] | None = None,
     verify: bool = True,
 ) -> Channel:
     """Add a channel (or reconnect an existing one with new credentials). With ``verify``
-    the credentials are tried against the platform first; a channel that cannot be reached
-    is not saved."""
+    the credentials are tried against the platform first; a channel that cannot be reached,
+    or whose token belongs to another account, is not saved. Reconnecting keeps what the
+    new credentials do not replace: the department (unless one is given), the channel's
+    options (unless given) and the secrets besides the token (app secret, webhook secret)."""
     require(by, Permission.MANAGE_ORGANISATION, organisation)
     try:
         platform = connector_class(kind)
     except KeyError as exc:
         raise ValidationError({"kind": _("Unknown platform.")}) from exc
-    if department is not None and department.organisation_id != organisation.pk:
+    if isinstance(department, Department) and department.organisation_id != organisation.pk:
         raise ValidationError({"department": _("The department belongs to another organisation.")})
     channel = Channel.objects.filter(
         organisation=organisation, kind=kind, account_id=account_id
@@ -104,16 +113,18 @@ def connect_channel(
     created = channel is None
     if channel is None:
         channel = Channel(organisation=organisation, kind=kind, account_id=account_id)
+    else:
+        kept = channel.get_credentials().extra
+        credentials.extra = {**kept, **{k: v for k, v in credentials.extra.items() if v}}
     before = None if created else _status_snapshot(channel)
     channel.name = name
-    channel.department = department
+    if not isinstance(department, Unchanged):
+        channel.department = department
     channel.api_base = api_base
-    channel.options = options or {}
+    if options is not None or created:
+        channel.options = options or {}
     channel.set_credentials(credentials)
-    manual = Capability.MANUAL_PUBLISH in platform.capabilities and not (
-        platform.capabilities & {Capability.PUBLISH_TEXT, Capability.PUBLISH_IMAGE}
-    )
-    channel.status = ChannelStatus.MANUAL if manual else ChannelStatus.ACTIVE
+    channel.status = channel.base_status
     channel.status_reason = ""
     channel.full_clean()
     if verify and (credentials.access_token or not platform.needs_token):
@@ -122,13 +133,19 @@ def connect_channel(
             raise ValidationError(
                 _("The platform refused these credentials: %(reason)s") % {"reason": result.message}
             )
+        identity = result.check.identity if result.check else account_id
+        if platform.identity_from_token and identity != account_id:
+            raise ValidationError(
+                _("These credentials are for account %(identity)s, not %(account)s.")
+                % {"identity": identity, "account": account_id}
+            )
     channel.save()
     audit.record(
         actor_of(by),
         "channel.connect" if created else "channel.reconnect",
         channel,
         organisation=organisation,
-        department=department,
+        department=channel.department,
         before=before,
         after={
             "kind": kind,
@@ -161,13 +178,18 @@ def check_channel(channel: Channel, *, by: Performer | None = None) -> CheckResu
     if Capability.REFRESH_CREDENTIALS in channel.capabilities and _expires_soon(channel):
         refresh_credentials(channel)
         channel.refresh_from_db()
+    if channel.connector_class.needs_token and not channel.get_credentials().access_token:
+        # Nothing to try (a KakaoTalk channel that only receives chats has no Event API
+        # key): say so without calling the platform or changing the channel's status.
+        return CheckResult(False, _("No token is stored for this channel."))
     connector = connector_for(channel)
     try:
         check = connector.verify_credentials()
         result = CheckResult(True, check.display_name or check.identity, check)
     except (CredentialExpired, CredentialRevoked) as error:
         result = CheckResult(False, str(error))
-        _set_status(channel, ChannelStatus.NEEDS_RECONNECT, str(error), by)
+        if channel.status != ChannelStatus.PAUSED:  # a paused channel stays paused
+            _set_status(channel, ChannelStatus.NEEDS_RECONNECT, str(error), by)
     except PermissionMissing as error:
         result = CheckResult(False, str(error))
     except PlatformError as error:
@@ -185,7 +207,7 @@ def check_channel(channel: Channel, *, by: Performer | None = None) -> CheckResu
             channel.credential_expires_at = result.check.expires_at
             fields.append("credential_expires_at")
         if channel.status == ChannelStatus.NEEDS_RECONNECT:
-            _set_status(channel, ChannelStatus.ACTIVE, "", by)
+            _set_status(channel, channel.base_status, "", by)
     channel.save(update_fields=fields)
     return result
 
@@ -226,10 +248,7 @@ def resume_channel(by: Performer, channel: Channel) -> Channel:
     require(by, Permission.MANAGE_ORGANISATION, channel.organisation_id)
     if channel.status != ChannelStatus.PAUSED:
         raise ValidationError(_("Only a paused channel can be resumed."))
-    manual = Capability.MANUAL_PUBLISH in channel.capabilities and not (
-        channel.capabilities & {Capability.PUBLISH_TEXT, Capability.PUBLISH_IMAGE}
-    )
-    _set_status(channel, ChannelStatus.MANUAL if manual else ChannelStatus.ACTIVE, "", by)
+    _set_status(channel, channel.base_status, "", by)
     return channel
 
 
@@ -277,6 +296,9 @@ def refresh_credentials(channel: Channel) -> bool:
         locked = Channel.objects.select_for_update().get(pk=channel.pk)
         locked.set_credentials(fresh)
         locked.save(update_fields=["credentials", "credential_expires_at"])
+        if locked.status == ChannelStatus.NEEDS_RECONNECT:
+            # A process that lost the refresh race may have flagged it before we saved.
+            _set_status(locked, locked.base_status, "", None)
         audit.record(
             audit.Actor.system("channels"),
             "channel.refresh_credentials",
@@ -376,15 +398,26 @@ def channels_due_for_polling(now: dt.datetime | None = None) -> list[Channel]:
 class PollResult:
     new_events: int
     error: str = ""
+    # Not due, or another process was polling it.
+    skipped: bool = False
 
 
-def poll_channel(channel: Channel) -> PollResult:
+def poll_channel(channel: Channel, *, now_asked: bool = False) -> PollResult:
     """Ask the platform for new comments on our recent posts and new messages, and store
     them once each. Safe to run again after a crash: what was stored is recognised, and the
-    message cursor moves only after the messages it covers are stored."""
+    message cursor moves only after the messages it covers are stored. A channel is polled
+    by one process at a time: the poll first claims it by moving its next poll time (a
+    person's "collect now" claims it even when it is not due)."""
+    now = timezone.now()
+    next_poll = now + poll_interval(channel)
+    claim = Channel.objects.filter(pk=channel.pk, status=ChannelStatus.ACTIVE)
+    if not now_asked:
+        claim = claim.filter(models.Q(next_poll_at__isnull=True) | models.Q(next_poll_at__lte=now))
+    if not claim.update(next_poll_at=next_poll):
+        return PollResult(0, skipped=True)
+    channel.refresh_from_db(fields=["message_cursor", "credentials", "status"])
     connector = connector_for(channel)
     new = 0
-    next_poll = timezone.now() + poll_interval(channel)
     error = ""
     try:
         if connector.supports(Capability.FETCH_MESSAGES):
@@ -405,7 +438,15 @@ def poll_channel(channel: Channel) -> PollResult:
     except RateLimited as limited:
         error = str(limited)
         next_poll = timezone.now() + dt.timedelta(seconds=max(limited.retry_after, 60))
-    except (CredentialExpired, CredentialRevoked) as dead:
+    except CredentialExpired as expired:
+        error = str(expired)
+        # A short-lived token (X, YouTube) that ran out between refresh rounds: refresh it
+        # and poll again soon; only a refused refresh needs a person.
+        if refresh_credentials(channel):
+            next_poll = timezone.now()
+        elif Capability.REFRESH_CREDENTIALS not in channel.capabilities:
+            _set_status(channel, ChannelStatus.NEEDS_RECONNECT, error, None)
+    except CredentialRevoked as dead:
         error = str(dead)
         _set_status(channel, ChannelStatus.NEEDS_RECONNECT, error, None)
     except PlatformError as failure:

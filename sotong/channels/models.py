@@ -120,6 +120,15 @@ class Channel(OrganisationOwned):
     def capabilities(self) -> frozenset[Capability]:
         return self.connector_class.capabilities
 
+    @property
+    def base_status(self) -> str:
+        """The status of a healthy channel of this kind: active, or by hand."""
+        return (
+            ChannelStatus.MANUAL
+            if self.connector_class.publishes_by_hand()
+            else ChannelStatus.ACTIVE
+        )
+
     def get_credentials(self) -> Credentials:
         return Credentials.from_json(self.credentials or "")
 

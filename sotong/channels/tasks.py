@@ -41,6 +41,8 @@ def poll_due_channels() -> dict[str, int]:
     counts = {"channels": 0, "new_events": 0, "failed": 0}
     for channel in actions.channels_due_for_polling():
         result = actions.poll_channel(channel)
+        if result.skipped:
+            continue
         counts["channels"] += 1
         counts["new_events"] += result.new_events
         counts["failed"] += bool(result.error)

@@ -284,7 +284,7 @@ def channel_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
                     request, _("The check failed: %(reason)s") % {"reason": result.message}
                 )
         elif action == "poll":
-            polled = actions.poll_channel(channel)
+            polled = actions.poll_channel(channel, now_asked=True)
             if polled.error:
                 messages.error(
                     request, _("Collecting failed: %(reason)s") % {"reason": polled.error}

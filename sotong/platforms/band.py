@@ -76,6 +76,7 @@ def _ms_to_datetime(value: Any) -> dt.datetime | None:
 @register
 class BandConnector(Connector):
     kind = "band"
+    identity_from_token = False
     label = "BAND"
     # PUBLISH_LINK: BAND has no link cards, so the link is written into the text.
     capabilities = frozenset(

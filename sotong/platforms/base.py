@@ -352,6 +352,17 @@ class Connector:
     required_scopes: ClassVar[tuple[str, ...]] = ()
     # False where Sotong only reads public data (a blog's feed): no token to enter.
     needs_token: ClassVar[bool] = True
+    # Whether ``verify_credentials`` finds the account from the token alone (a Page token
+    # names its Page), so a token for another account can be told apart; False where the
+    # account id is looked up as given (a Telegram chat, a band key, a blog id).
+    identity_from_token: ClassVar[bool] = True
+
+    @classmethod
+    def publishes_by_hand(cls) -> bool:
+        """No publishing API: staff post by hand and record the address."""
+        return Capability.MANUAL_PUBLISH in cls.capabilities and not (
+            cls.capabilities & {Capability.PUBLISH_TEXT, Capability.PUBLISH_IMAGE}
+        )
 
     def __init__(
         self,

@@ -110,6 +110,7 @@ class KakaoChannel(Connector):
     ``sotong_reply``)."""
 
     kind = "kakao"
+    identity_from_token = False
     label = "KakaoTalk"
     capabilities = frozenset(
         {Capability.WEBHOOKS, Capability.REPLY_MESSAGE, Capability.MANUAL_PUBLISH}

@@ -74,6 +74,7 @@ def html_to_text(fragment: str) -> str:
 @register
 class NaverBlog(Connector):
     kind = "naver_blog"
+    identity_from_token = False
     needs_token = False
     label = "Naver Blog"
     capabilities = frozenset({Capability.MANUAL_PUBLISH, Capability.LIST_POSTS})

@@ -72,6 +72,7 @@ for _name in ("httpx", "httpcore"):
 @register
 class TelegramChannel(Connector):
     kind = "telegram"
+    identity_from_token = False
     label = "Telegram"
     capabilities = frozenset(
         {

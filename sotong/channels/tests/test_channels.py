@@ -385,3 +385,76 @@ def test_a_refresh_that_lost_the_race_keeps_the_channel_connected(city, sim) -> 
     assert not actions.refresh_credentials(stale)
     stale.refresh_from_db()
     assert stale.status == ChannelStatus.NEEDS_RECONNECT
+
+
+def test_reconnecting_keeps_the_department_options_and_other_secrets(
+    channel, city, facebook_page
+) -> None:
+    from sotong.conftest import department
+
+    page, _token = facebook_page
+    sewer = department(city, "sewer")
+    Channel.objects.filter(pk=channel.pk).update(
+        department=sewer, options={"post_template": "{title}"}
+    )
+    fresh = page.add_page(PAGE_ID, "순천시")  # a new Page token, e.g. after Facebook Login
+    again = actions.connect_channel(
+        SYSTEM,
+        city,
+        kind="facebook",
+        name="순천시 페이스북",
+        account_id=PAGE_ID,
+        credentials=Credentials(access_token=fresh),
+        api_base=channel.api_base,
+    )
+    assert again.pk == channel.pk
+    assert again.department == sewer
+    assert again.options == {"post_template": "{title}"}
+    credentials = again.get_credentials()
+    assert credentials.access_token == fresh
+    assert credentials.extra["app_secret"] == "sim-app-secret"  # webhooks still verify
+    assert AuditEntry.objects.filter(action="channel.reconnect").exists()
+
+
+def test_a_token_for_another_account_is_refused(city, sim, facebook_page) -> None:
+    page, _token = facebook_page
+    other = page.add_page("104220000000009", "순천시 문화관광")
+    with pytest.raises(ValidationError, match="104220000000009"):
+        actions.connect_channel(
+            SYSTEM,
+            city,
+            kind="facebook",
+            name="순천시 페이스북",
+            account_id=PAGE_ID,
+            credentials=Credentials(access_token=other),
+            api_base=sim.platform_url("facebook"),
+        )
+    assert not Channel.objects.exists()
+
+
+def test_a_paused_channel_stays_paused_whatever_the_check_finds(channel, facebook_page) -> None:
+    page, token = facebook_page
+    actions.pause_channel(SYSTEM, channel)
+    page.revoke_token(token)
+    assert not actions.check_channel(channel).ok
+    channel.refresh_from_db()
+    assert channel.status == ChannelStatus.PAUSED
+
+
+def test_a_by_hand_channel_without_a_key_is_not_flagged(city, sim) -> None:
+    kakao = actions.connect_channel(
+        SYSTEM,
+        city,
+        kind="kakao",
+        name="순천시 카카오톡 채널",
+        account_id="64f1c2a9e0b7d31a2c5f8e01",
+        credentials=Credentials(),
+        api_base=sim.platform_url("kakao"),
+    )
+    assert kakao.status == ChannelStatus.MANUAL
+    result = actions.check_channel(kakao)
+    kakao.refresh_from_db()
+    assert not result.ok
+    assert "토큰" in result.message
+    assert kakao.status == ChannelStatus.MANUAL
+    assert not sim.simulator.recorded("kakao")  # nothing was asked of the platform

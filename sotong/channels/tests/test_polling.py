@@ -53,8 +53,10 @@ def test_poll_stores_comments_and_messages_once(channel, page) -> None:
     assert set(events) == {said["comment"], said["message"]}
     assert events[said["comment"]].text == "공사 언제 끝나요?"
     assert events[said["comment"]].post_external_id == said["post"]
-    # A second poll (or the same poll run again by another worker) adds nothing.
-    assert actions.poll_channel(channel).new_events == 0
+    # A poll that is not due is skipped; one run anyway (another worker's, or a
+    # person's "collect now") stores nothing twice.
+    assert actions.poll_channel(channel).skipped
+    assert actions.poll_channel(channel, now_asked=True).new_events == 0
     assert InboundEvent.objects.filter(channel=channel).count() == 2
     channel.refresh_from_db()
     assert channel.message_cursor
@@ -82,7 +84,7 @@ def test_a_poll_cut_short_keeps_what_it_read_and_the_next_one_finishes(channel, 
     result = actions.poll_channel(channel)
     assert result.error
     assert list(InboundEvent.objects.values_list("external_id", flat=True)) == [said["message"]]
-    assert actions.poll_channel(channel).new_events == 1
+    assert actions.poll_channel(channel, now_asked=True).new_events == 1
     assert InboundEvent.objects.count() == 2
 
 
@@ -159,3 +161,43 @@ def test_band_our_replies_written_as_a_person_are_not_taken_for_citizens(city, s
     stored = InboundEvent.objects.filter(channel=channel)
     assert [event.text for event in stored] == ["우회도로는 어디인가요?"]
     assert result.new_events == 1
+
+
+def test_an_expired_token_is_refreshed_and_polled_again(city, sim) -> None:
+    """X tokens live two hours: one that ran out between refresh rounds is refreshed by the
+    poll itself, not turned into a reconnect."""
+    from sotong.simulator.x import DEMO_ACCOUNTS
+
+    account = DEMO_ACCOUNTS[0]
+    x = sim.simulator["x"]
+    x.populate_demo(account, "")
+    sim.simulator.webhook_targets.clear()
+    channel = actions.connect_channel(
+        SYSTEM,
+        city,
+        kind="x",
+        name=account.name,
+        account_id=account.account_id,
+        credentials=Credentials(
+            access_token=account.token,
+            refresh_token=account.refresh_token,
+            extra=dict(account.extra),
+        ),
+        api_base=sim.platform_url("x"),
+    )
+    sim.simulator.inject("x", Fault(FaultKind.TOKEN_EXPIRED))
+    result = actions.poll_channel(channel)
+    channel.refresh_from_db()
+    assert result.error
+    assert channel.status == ChannelStatus.ACTIVE
+    assert channel.get_credentials().access_token != account.token  # refreshed
+    assert channel.next_poll_at <= timezone.now()  # and polled again at once
+    assert not actions.poll_channel(channel).error
+
+
+def test_two_pollers_at_once_poll_once(channel, page, sim) -> None:
+    citizens_speak(page)
+    stale = Channel.objects.get(pk=channel.pk)
+    assert not actions.poll_channel(channel).skipped
+    assert actions.poll_channel(stale).skipped  # the other worker's copy was due too
+    assert len(sim.simulator.recorded("facebook", "GET", "/conversations")) == 1

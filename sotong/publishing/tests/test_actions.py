@@ -100,7 +100,7 @@ def test_department_authors_write_for_their_own_department(city, facebook, autho
 
 def test_youtube_takes_no_posts(city, sim, author) -> None:
     youtube = connect(city, sim, "youtube")
-    with pytest.raises(ValidationError, match="takes no posts"):
+    with pytest.raises(ValidationError, match="게시물을 올릴 수 없습니다"):
         write(author, city, [youtube])
 
 
