@@ -202,7 +202,8 @@ class FacebookPage(Connector):
             identity=str(self.require(page, "id")),
             display_name=page.get("name", ""),
             granted_scopes=granted,
-            missing_scopes=tuple(s for s in self.required_scopes if s not in granted),
+            # Without the app secret nothing says what was granted: report no gaps then.
+            missing_scopes=tuple(s for s in self.required_scopes if granted and s not in granted),
             expires_at=expires_at,
         )
 
@@ -240,9 +241,11 @@ class FacebookPage(Connector):
         )
 
     def _permalink(self, external_id: str) -> str:
+        # The post exists by now: no failure of this lookup may turn the call into an error
+        # (a caller would retry it and post twice).
         try:
             return str(self._get(external_id, fields="permalink_url").get("permalink_url", ""))
-        except TransientError:
+        except PlatformError:
             return f"https://www.facebook.com/{external_id}"
 
     def edit_post(self, external_id: str, post: OutboundPost) -> PublishedPost:
@@ -345,7 +348,9 @@ class FacebookPage(Connector):
                 if str(sender.get("id")) == self.page_id:
                     continue  # our own replies
                 created = message.get("created_time", "")
-                if cursor and created <= cursor:
+                # Strictly older only: the cursor's second may hold more messages than the
+                # last poll saw. Those seen come again; storage recognises their ids.
+                if cursor and created < cursor:
                     continue
                 newest = max(newest, created)
                 items.append(

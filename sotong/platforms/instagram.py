@@ -218,9 +218,10 @@ class Instagram(FacebookPage):
         raise TransientError("Instagram: the media is still being processed; try again later")
 
     def _permalink(self, external_id: str) -> str:
+        # Published already: a failed lookup leaves the link empty, never fails the call.
         try:
             return str(self._get(external_id, fields="permalink").get("permalink", ""))
-        except TransientError:
+        except PlatformError:
             return ""
 
     def edit_post(self, external_id: str, post: OutboundPost) -> PublishedPost:
@@ -295,11 +296,17 @@ class Instagram(FacebookPage):
         # Direct messages arrive by webhook only (Capability.FETCH_MESSAGES not claimed).
         raise self._unsupported(Capability.FETCH_MESSAGES)
 
+    @property
+    def messaging_id(self) -> str:
+        """Who sends DMs: with Facebook Login the linked Page (``/{page-id}/messages``);
+        the Instagram user only where no Page id is known (Instagram Login's form)."""
+        return self.account.credentials.extra.get("page_id") or self.ig_user_id
+
     def reply_to_message(self, message: InboundItem, text: str) -> str:
         body = {"recipient": {"id": message.author_id}, "message": {"text": text}}
         response = self.request(
             "POST",
-            self._url(f"{self.ig_user_id}/messages"),
+            self._url(f"{self.messaging_id}/messages"),
             headers=self._auth(),
             json=body,
             idempotent=False,
@@ -401,6 +408,8 @@ class Instagram(FacebookPage):
                             "app_id": app.client_id,
                             "app_secret": app.client_secret,
                             "verify_token": secrets.token_urlsafe(16),
+                            # DM replies go out as the Page (Facebook Login).
+                            "page_id": str(page["id"]),
                         },
                     ),
                 )

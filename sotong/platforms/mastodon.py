@@ -13,6 +13,7 @@ import re
 import time
 from html.parser import HTMLParser
 from typing import Any, ClassVar
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
@@ -46,6 +47,9 @@ DEFAULT_URL_LENGTH = 23
 # Without a reset header, wait one rate-limit window (5 min).
 DEFAULT_RETRY_AFTER = 300.0
 URL_PATTERN = re.compile(r"https?://[^\s<>\"]+", re.IGNORECASE)
+# Notifications per page (Mastodon's default and a safe maximum) and pages per poll.
+NOTIFICATIONS_PAGE = 40
+NOTIFICATION_PAGES = 10
 
 
 class _TextOfHTML(HTMLParser):
@@ -351,32 +355,63 @@ class MastodonAccount(Connector):
         """A public reply mentioning the commenter, so they are notified."""
         return self._reply(comment, text, "public")
 
-    def fetch_messages(self, cursor: str = "") -> tuple[list[InboundItem], str]:
-        """Mentions since ``cursor`` (a notification id): direct ones are messages, replies
-        to our statuses comments, the rest mentions."""
-        params: dict[str, Any] = {"types[]": "mention", "limit": 40}
-        if cursor:
-            params["since_id"] = cursor
-        notifications = self._get("/api/v1/notifications", **params)
+    def _notification_page(self, **params: Any) -> tuple[list[dict[str, Any]], str]:
+        """One page of mention notifications, and the ``min_id`` of the page after it
+        (newer) as the ``Link`` header's ``prev`` link gives it, or "" without one."""
+        response = self.request(
+            "GET",
+            "/api/v1/notifications",
+            params={"types[]": "mention", "limit": NOTIFICATIONS_PAGE, **params},
+            headers=self._auth(),
+        )
+        notifications = self.json(response)
         if not isinstance(notifications, list):
             raise MalformedResponse("Mastodon: notifications is not a list")
+        newer = response.links.get("prev", {}).get("url", "")
+        # Only the id is taken from the link: the next call goes to our own instance address.
+        min_ids = parse_qs(urlsplit(newer).query).get("min_id", [""])
+        return notifications, min_ids[0]
+
+    def fetch_messages(self, cursor: str = "") -> tuple[list[InboundItem], str]:
+        """Mentions since ``cursor`` (a notification id): direct ones are messages, replies
+        to our statuses comments, the rest mentions.
+
+        With a cursor, pages are read oldest first (``min_id``), following the ``Link``
+        header until a page comes back empty, so a burst bigger than one page is read
+        whole; after ``NOTIFICATION_PAGES`` pages the cursor stops where reading stopped
+        and the next poll goes on from there. Without one (the first poll), the newest page.
+        """
         me = str(self._account()["id"])
         items: list[InboundItem] = []
         newest = cursor
-        for notification in notifications:
-            notification_id = str(notification["id"])
-            if not newest or int(notification_id) > int(newest):
-                newest = notification_id
-            status = notification.get("status")
-            if notification.get("type") != "mention" or not status:
-                continue
-            if status.get("visibility") == "direct":
-                items.append(self._item(status, InboundKind.MESSAGE))
-            elif str(status.get("in_reply_to_account_id") or "") == me:
-                items.append(self._item(status, InboundKind.COMMENT, str(status["in_reply_to_id"])))
-            else:
-                items.append(self._item(status, InboundKind.MENTION))
+        min_id = cursor
+        for _ in range(NOTIFICATION_PAGES if cursor else 1):
+            notifications, newer = self._notification_page(**({"min_id": min_id} if min_id else {}))
+            if not notifications:
+                break
+            for notification in notifications:
+                notification_id = str(notification["id"])
+                if not newest or int(notification_id) > int(newest):
+                    newest = notification_id
+                item = self._mention_item(notification, me)
+                if item is not None:
+                    items.append(item)
+            # The Link header names the next page up; without one, go on from the newest.
+            following = newer or newest
+            if following == min_id:
+                break
+            min_id = following
         return items, newest
+
+    def _mention_item(self, notification: dict[str, Any], me: str) -> InboundItem | None:
+        status = notification.get("status")
+        if notification.get("type") != "mention" or not status:
+            return None
+        if status.get("visibility") == "direct":
+            return self._item(status, InboundKind.MESSAGE)
+        if str(status.get("in_reply_to_account_id") or "") == me:
+            return self._item(status, InboundKind.COMMENT, str(status["in_reply_to_id"]))
+        return self._item(status, InboundKind.MENTION)
 
     def reply_to_message(self, message: InboundItem, text: str) -> str:
         """A direct (private) status mentioning the sender."""

@@ -12,9 +12,11 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+import logging
 import re
 import time
 import unicodedata
+from collections.abc import Iterator
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
@@ -55,12 +57,16 @@ from sotong.platforms.base import (
     register,
 )
 
+logger = logging.getLogger(__name__)
+
 AUTHORIZE_URL = "https://x.com/i/oauth2/authorize"
 TOKEN_URL = "https://api.x.com/2/oauth2/token"  # noqa: S105 - a URL, not a secret
 TWEET_FIELDS = "created_at,author_id,conversation_id,in_reply_to_user_id,referenced_tweets"
 DM_FIELDS = "id,text,sender_id,dm_conversation_id,created_at,event_type"
 # Without a reset header, wait a whole rate-limit window (15 min).
 DEFAULT_RETRY_AFTER = 900.0
+# Pages of mentions or DMs (100 each) one poll reads back to its cursor.
+MAX_POLL_PAGES = 10
 
 # -- counting text (twitter-text v3 configuration) -------------------------------------------
 
@@ -160,6 +166,13 @@ def _problem_text(body: Any) -> str:
         if isinstance(error, dict):
             parts.extend(str(error.get(key, "")) for key in ("title", "detail", "message", "type"))
     return " ".join(part for part in parts if part)
+
+
+def _newer(current: str, candidate: str) -> str:
+    """The newer of two snowflake ids (either may be empty)."""
+    if not candidate or (current and int(current) >= int(candidate)):
+        return current
+    return candidate
 
 
 def _hmac_b64(secret: str, payload: bytes) -> str:
@@ -517,9 +530,23 @@ class XAccount(Connector):
         body = {"text": text, "reply": {"in_reply_to_tweet_id": comment.external_id}}
         return str(self.require(self._post_json("/2/tweets", body), "data", "id"))
 
+    def _pages(self, path: str, params: dict[str, Any], *, more: bool) -> Iterator[Any]:
+        """The answers for ``path``, newest page first, following ``meta.next_token`` with
+        ``pagination_token`` while ``more`` (else one page), at most ``MAX_POLL_PAGES``."""
+        token = ""
+        for _ in range(MAX_POLL_PAGES if more else 1):
+            answer = self._get(path, **params, **({"pagination_token": token} if token else {}))
+            yield answer
+            token = str((answer.get("meta") or {}).get("next_token") or "")
+            if not token:
+                return
+        if token:
+            logger.warning("X: %s has more than %d pages since the cursor", path, MAX_POLL_PAGES)
+
     def fetch_messages(self, cursor: str = "") -> tuple[list[InboundItem], str]:
         """Mentions (replies to our posts come as comments) and DMs newer than ``cursor``
-        (``<mention since_id>:<last DM event id>``)."""
+        (``<mention since_id>:<last DM event id>``). With a cursor, every page back to it is
+        read (a burst bigger than one page is not lost); without one, the newest page."""
         mention_since, _, dm_since = cursor.partition(":")
         params: dict[str, Any] = {
             "max_results": 100,
@@ -528,46 +555,54 @@ class XAccount(Connector):
         }
         if mention_since:
             params["since_id"] = mention_since
-        mentions = self._get(f"/2/users/{self.user_id}/mentions", **params)
-        names = self._names(mentions)
-        items = [
-            self._tweet_item(item, names)
-            for item in mentions.get("data") or []
-            if str(item.get("author_id")) != self.user_id
-        ]
-        newest_mention = (mentions.get("meta") or {}).get("newest_id") or mention_since
-        events = self._get(
-            "/2/dm_events",
-            event_types="MessageCreate",
-            max_results=100,
-            expansions="sender_id",
-            **{"dm_event.fields": DM_FIELDS},
-        )
-        senders = self._names(events)
-        newest_dm = dm_since
-        for event in events.get("data") or []:
-            event_id = str(event["id"])
-            if dm_since and int(event_id) <= int(dm_since):
-                continue
-            if not newest_dm or int(event_id) > int(newest_dm):
-                newest_dm = event_id
-            sender = str(event.get("sender_id", ""))
-            if sender == self.user_id:
-                continue  # our own replies
-            items.append(
-                InboundItem(
-                    kind=InboundKind.MESSAGE,
-                    external_id=event_id,
-                    text=event.get("text", ""),
-                    author_id=sender,
-                    author_name=senders.get(sender, ""),
-                    created_at=iso_to_datetime(event["created_at"])
-                    if event.get("created_at")
-                    else None,
-                    conversation_id=str(event.get("dm_conversation_id", "")),
-                    raw=event,
-                )
+        items: list[InboundItem] = []
+        newest_mention = mention_since
+        for mentions in self._pages(
+            f"/2/users/{self.user_id}/mentions", params, more=bool(mention_since)
+        ):
+            names = self._names(mentions)
+            for item in mentions.get("data") or []:
+                newest_mention = _newer(newest_mention, str(item["id"]))
+                if str(item.get("author_id")) != self.user_id:
+                    items.append(self._tweet_item(item, names))
+            newest_mention = _newer(
+                newest_mention, str((mentions.get("meta") or {}).get("newest_id") or "")
             )
+        newest_dm = dm_since
+        dm_params = {
+            "event_types": "MessageCreate",
+            "max_results": 100,
+            "expansions": "sender_id",
+            "dm_event.fields": DM_FIELDS,
+        }
+        for events in self._pages("/2/dm_events", dm_params, more=bool(dm_since)):
+            senders = self._names(events)
+            reached_cursor = False
+            for event in events.get("data") or []:
+                event_id = str(event["id"])
+                if dm_since and int(event_id) <= int(dm_since):
+                    reached_cursor = True
+                    continue
+                newest_dm = _newer(newest_dm, event_id)
+                sender = str(event.get("sender_id", ""))
+                if sender == self.user_id:
+                    continue  # our own replies
+                items.append(
+                    InboundItem(
+                        kind=InboundKind.MESSAGE,
+                        external_id=event_id,
+                        text=event.get("text", ""),
+                        author_id=sender,
+                        author_name=senders.get(sender, ""),
+                        created_at=iso_to_datetime(event["created_at"])
+                        if event.get("created_at")
+                        else None,
+                        conversation_id=str(event.get("dm_conversation_id", "")),
+                        raw=event,
+                    )
+                )
+            if reached_cursor:
+                break  # newest first: the rest is older still
         return items, f"{newest_mention}:{newest_dm}"
 
     def reply_to_message(self, message: InboundItem, text: str) -> str:

@@ -56,6 +56,7 @@ RETIRED_MEDIA_METRICS = {"impressions", "plays", "video_views", "clips_replays_c
 DEFAULT_QUOTA_TOTAL = 50
 QUOTA_DURATION = 86400
 
+DEMO_PAGE_ID = "104220000000011"
 DEMO_ACCOUNTS = (
     DemoAccount(
         "instagram",
@@ -63,11 +64,15 @@ DEMO_ACCOUNTS = (
         "17841400000000001",
         "EAAB-demo-suncheon-instagram-token",
         "demo-hook-instagram-2026",
-        {"app_id": OAUTH_APP[0], "app_secret": OAUTH_APP[1], "verify_token": "demo-verify-ig"},
+        {
+            "app_id": OAUTH_APP[0],
+            "app_secret": OAUTH_APP[1],
+            "verify_token": "demo-verify-ig",
+            "page_id": DEMO_PAGE_ID,
+        },
         followers=24000,
     ),
 )
-DEMO_PAGE_ID = "104220000000011"
 DEMO_HISTORY: tuple[tuple[str, str, dict[str, int]], ...] = (
     (
         "순천만 갈대밭에 가을이 내려앉았습니다 🌾 해 질 녘 용산전망대에서 본 S자 물길 #순천만 #순천여행",
@@ -560,9 +565,20 @@ class Platform(GraphPlatform[IGAccount]):
 
     # -- messages -----------------------------------------------------------------------------
 
-    @route("POST", VERSION + r"/(?P<ig_user_id>\d+)/messages")
+    def _messaging_account(self, sender_id: str) -> IGAccount | None:
+        """The account ``/{sender_id}/messages`` sends for: with Facebook Login the linked
+        Page's id (doc §4 e); the Instagram user's own id is Instagram Login's form, also
+        accepted."""
+        by_page = next((a for a in self.accounts.values() if a.page_id == sender_id), None)
+        return by_page or self.accounts.get(sender_id)
+
+    @route("POST", VERSION + r"/(?P<sender_id>\d+)/messages")
     def send_message(self, request: Request) -> Response:
-        ig_user_id = request.params["ig_user_id"]
+        sender_id = request.params["sender_id"]
+        account = self._messaging_account(sender_id)
+        if account is None:
+            return self._missing_object(sender_id)
+        ig_user_id = account.id
         token = self._authorise(request, scope="instagram_manage_messages", account_id=ig_user_id)
         if isinstance(token, Response):
             return token

@@ -12,6 +12,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from sotong.simulator.core import (
     DemoAccount,
@@ -559,21 +560,30 @@ class Platform(PlatformSimulator):
 
     @route("GET", r"/api/v1/notifications")
     def notifications_list(self, request: Request) -> Response:
+        """Newest first, as Mastodon pages: ``max_id`` (older than), ``since_id`` (the
+        newest after it) and ``min_id`` (the ones immediately after it: paging up from the
+        oldest). The ``Link`` header names the older page (``next``, max_id) and the newer
+        one (``prev``, min_id), keeping ``limit`` and ``types[]``."""
         token = self._authorise(request)
         if isinstance(token, Response):
             return token
-        types = set(request.query.get("types[]", []))
+        types = request.query.get("types[]", [])
+        max_id = int(request.arg("max_id") or 0)
         since = int(request.arg("since_id") or 0)
+        min_id = int(request.arg("min_id") or 0)
         limit = min(int(request.arg("limit") or 40), 80)
-        chosen = [
+        matching = [
             n
-            for n in reversed(self.notifications)
+            for n in sorted(self.notifications, key=lambda n: int(n["id"]), reverse=True)
             if n["account_id"] == token.account_id
             and (not types or n["type"] in types)
-            and int(n["id"]) > since
+            and int(n["id"]) > max(since, min_id)
+            and (not max_id or int(n["id"]) < max_id)
             and not self.statuses[n["status_id"]]["deleted"]
-        ][:limit]
-        return self.answer(
+        ]
+        # min_id takes the page just above it; otherwise the newest page.
+        chosen = matching[-limit:] if min_id else matching[:limit]
+        response = self.answer(
             request,
             [
                 {
@@ -586,6 +596,14 @@ class Platform(PlatformSimulator):
                 for n in chosen
             ],
         )
+        if chosen:
+            base = f"https://{self.domain}/api/v1/notifications"
+            kept = urlencode([("limit", str(limit)), *(("types[]", t) for t in types)])
+            response.headers["Link"] = (
+                f'<{base}?{kept}&max_id={chosen[-1]["id"]}>; rel="next", '
+                f'<{base}?{kept}&min_id={chosen[0]["id"]}>; rel="prev"'
+            )
+        return response
 
     # -- synthetic citizens and the demo world ------------------------------------------------
 

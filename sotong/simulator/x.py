@@ -12,6 +12,7 @@ import hmac
 import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -132,6 +133,20 @@ def iso(moment: float) -> str:
 def legacy_time(moment: float) -> str:
     """The v1.1 time format Account Activity events still use."""
     return dt.datetime.fromtimestamp(moment, tz=dt.UTC).strftime("%a %b %d %H:%M:%S +0000 %Y")
+
+
+def _next_token(last_id: str) -> str:
+    """An opaque pagination token (as X's are) for the items older than ``last_id``."""
+    return base64.b32encode(f"before:{last_id}".encode()).decode().rstrip("=").lower()
+
+
+def _token_id(token: str) -> int | None:
+    try:
+        padded = token.upper() + "=" * (-len(token) % 8)
+        kind, _, value = base64.b32decode(padded).decode().partition(":")
+        return int(value) if kind == "before" else None
+    except ValueError:
+        return None
 
 
 def hmac_b64(secret: str, payload: bytes) -> str:
@@ -726,15 +741,18 @@ class Platform(PlatformSimulator):
         return self.answer(request, answer)
 
     def _listing(
-        self, request: Request, tweets: list[dict[str, Any]], requester: str
-    ) -> dict[str, Any]:
+        self,
+        request: Request,
+        tweets: list[dict[str, Any]],
+        requester: str,
+        paging_param: str = "pagination_token",
+    ) -> dict[str, Any] | Response:
         since = int(request.arg("since_id") or 0)
         limit = min(int(request.arg("max_results") or 10), 100)
-        chosen = [
-            t
-            for t in sorted(tweets, key=lambda t: int(t["id"]), reverse=True)
-            if int(t["id"]) > since
-        ][:limit]
+        page = self._page(request, tweets, limit, lambda t: int(t["id"]) > since, paging_param)
+        if isinstance(page, Response):
+            return page
+        chosen, next_token = page
         fields = self._fields(request)
         answer: dict[str, Any] = {}
         if chosen:
@@ -747,8 +765,41 @@ class Platform(PlatformSimulator):
         meta: dict[str, Any] = {"result_count": len(chosen)}
         if chosen:
             meta.update(newest_id=chosen[0]["id"], oldest_id=chosen[-1]["id"])
+        if next_token:
+            meta["next_token"] = next_token
         answer["meta"] = meta
         return answer
+
+    def _page(
+        self,
+        request: Request,
+        items: list[dict[str, Any]],
+        limit: int,
+        wanted: Callable[[dict[str, Any]], bool],
+        paging_param: str = "pagination_token",
+    ) -> tuple[list[dict[str, Any]], str] | Response:
+        """One page of ``items`` (newest first) and the ``meta.next_token`` for the one
+        after it ("" on the last), resuming at ``pagination_token`` (doc §5 b; recent
+        search takes the token back as ``next_token``)."""
+        older_than: int | None = None
+        given = request.arg(paging_param)
+        if given:
+            older_than = _token_id(given)
+            if older_than is None:
+                return invalid_request(
+                    f"The `{paging_param}` query parameter value [{given}] is not valid",
+                    **{paging_param: [given]},
+                )
+        matching = [
+            item
+            for item in sorted(items, key=lambda item: int(item["id"]), reverse=True)
+            if wanted(item) and (older_than is None or int(item["id"]) < older_than)
+        ]
+        chosen = matching[:limit]
+        return chosen, _next_token(chosen[-1]["id"]) if len(matching) > limit else ""
+
+    def _listing_answer(self, request: Request, listing: dict[str, Any] | Response) -> Response:
+        return listing if isinstance(listing, Response) else self.answer(request, listing)
 
     @route("GET", r"/2/users/(?P<user_id>\d+)/tweets")
     def user_tweets(self, request: Request) -> Response:
@@ -771,7 +822,7 @@ class Platform(PlatformSimulator):
             if not self.tweets[t]["deleted"]
             and not ("replies" in excluded and self.tweets[t]["replied_to"])
         ]
-        return self.answer(request, self._listing(request, tweets, token.user_id))
+        return self._listing_answer(request, self._listing(request, tweets, token.user_id))
 
     @route("GET", r"/2/users/(?P<user_id>\d+)/mentions")
     def user_mentions(self, request: Request) -> Response:
@@ -780,7 +831,7 @@ class Platform(PlatformSimulator):
             return token
         user_id = request.params["user_id"]
         tweets = [t for t in self.tweets.values() if user_id in t["mentions"] and not t["deleted"]]
-        return self.answer(request, self._listing(request, tweets, token.user_id))
+        return self._listing_answer(request, self._listing(request, tweets, token.user_id))
 
     @route("GET", r"/2/tweets/search/recent")
     def search_recent(self, request: Request) -> Response:
@@ -802,7 +853,9 @@ class Platform(PlatformSimulator):
             and not t["deleted"]
             and t["created"] >= week_ago
         ]
-        return self.answer(request, self._listing(request, tweets, token.user_id))
+        return self._listing_answer(
+            request, self._listing(request, tweets, token.user_id, "next_token")
+        )
 
     @route("POST", r"/2/media/upload")
     def media_upload(self, request: Request) -> Response:
@@ -859,11 +912,15 @@ class Platform(PlatformSimulator):
         if isinstance(token, Response):
             return token
         limit = min(int(request.arg("max_results") or 100), 100)
-        mine = [
-            e
-            for e in reversed(self.dm_events)
-            if token.user_id in (e["sender_id"], e["recipient_id"])
-        ][:limit]
+        page = self._page(
+            request,
+            self.dm_events,
+            limit,
+            lambda e: token.user_id in (e["sender_id"], e["recipient_id"]),
+        )
+        if isinstance(page, Response):
+            return page
+        mine, next_token = page
         answer: dict[str, Any] = {
             "data": [
                 {
@@ -878,6 +935,8 @@ class Platform(PlatformSimulator):
             ],
             "meta": {"result_count": len(mine)},
         }
+        if next_token:
+            answer["meta"]["next_token"] = next_token
         if "sender_id" in (request.arg("expansions") or ""):
             answer["includes"] = {
                 "users": [

@@ -217,7 +217,9 @@ def test_simulate_serves_the_demo_world_and_stops_on_sigterm(run_sotong, tmp_pat
 def test_text_fit_counts_as_the_platform_does(run_sotong) -> None:
     import json
 
-    fits = run_sotong("text", "fit", "--channel", "x", input="순천만 🌼 https://www.suncheon.go.kr\n")
+    fits = run_sotong(
+        "text", "fit", "--channel", "x", input="순천만 🌼 https://www.suncheon.go.kr\n"
+    )
     assert json.loads(fits.stdout) == {"weighted_length": 33, "limit": 280, "fits": True}
     long = run_sotong("text", "fit", "--channel", "x", input="가" * 141)
     assert json.loads(long.stdout) == {"weighted_length": 282, "limit": 280, "fits": False}

@@ -89,6 +89,30 @@ def test_missing_scopes_are_reported(sim, page) -> None:
     assert "pages_manage_posts" in connector.verify_credentials().missing_scopes
 
 
+def test_scopes_unknown_without_app_secret_are_not_reported_missing(sim, token) -> None:
+    # No app secret: debug_token cannot be asked, so nothing says what was granted.
+    connector = connector_for(sim, token, app_secret="")
+    check = connector.verify_credentials()
+    assert (check.identity, check.granted_scopes, check.missing_scopes) == (PAGE_ID, (), ())
+    assert sim.simulator.recorded("facebook", "GET", "/debug_token") == []
+    # Scopes stored with the credentials still count as known.
+    connector.account.credentials.scopes = ("pages_manage_posts",)
+    assert "read_insights" in connector.verify_credentials().missing_scopes
+
+
+def test_permalink_lookup_failure_after_publishing_still_returns_the_post(
+    facebook, sim, page
+) -> None:
+    # The post exists once /feed answers: a rate limit on the permalink read must not make
+    # publish raise (the caller would post again); the URL is built instead.
+    sim.simulator.inject("facebook", Fault(FaultKind.RATE_LIMITED, methods=frozenset({"GET"})))
+    post = facebook.publish(OutboundPost(text="국화축제 셔틀버스 안내"))
+    assert post.url == f"https://www.facebook.com/{post.external_id}"
+    assert page.objects[post.external_id]["message"] == "국화축제 셔틀버스 안내"
+    [read] = sim.simulator.recorded("facebook", "GET", f"/{post.external_id}")
+    assert read.status == 400
+
+
 def test_publish_text_link_and_photos(facebook, sim) -> None:
     text = facebook.publish(
         OutboundPost(text="주간꿀팁: 대형폐기물 신고 방법", link="https://www.suncheon.go.kr")
@@ -177,9 +201,30 @@ def test_messages_fetch_and_reply(facebook, page) -> None:
     messages, cursor = facebook.fetch_messages()
     assert [m.text for m in messages] == ["여권 재발급은 어디서 하나요?"]
     assert cursor
-    assert facebook.fetch_messages(cursor)[0] == []
+    # Polling again may repeat what came in the cursor's second (storage dedupes by id),
+    # but brings nothing older.
+    again, same_cursor = facebook.fetch_messages(cursor)
+    assert {m.external_id for m in again} <= {messages[0].external_id}
+    assert same_cursor == cursor
     message_id = facebook.reply_to_message(messages[0], "시청 민원봉사과에서 합니다.")
     assert message_id.startswith("m_")
+
+
+def test_message_in_the_same_second_as_the_cursor_is_not_lost(facebook, page) -> None:
+    psid = "7012345678901234"
+    first = page.citizen_message(PAGE_ID, psid, "첫 번째 문의")
+    seen, cursor = facebook.fetch_messages()
+    assert [m.external_id for m in seen] == [first["id"]]
+    # A second message arrives within the same second the last poll ended on.
+    second = page.citizen_message(PAGE_ID, psid, "같은 초에 온 두 번째 문의")
+    second["created"] = first["created"]
+    fetched, next_cursor = facebook.fetch_messages(cursor)
+    assert second["id"] in {m.external_id for m in fetched}
+    assert next_cursor == cursor
+    # Something older than the cursor does not come back.
+    older = page.citizen_message(PAGE_ID, psid, "오래된 문의")
+    older["created"] = first["created"] - 5
+    assert older["id"] not in {m.external_id for m in facebook.fetch_messages(cursor)[0]}
 
 
 # -- failure classes ------------------------------------------------------------------------

@@ -41,6 +41,7 @@ from sotong.simulator.testing import FAULT_DELAY, short_timeout_client
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "instagram"
 IG_ID = "17841400000000001"
+PAGE_ID = "104220000000011"  # the Facebook Page the Instagram account is linked to
 APP_ID, APP_SECRET = OAUTH_APP
 IMAGE = "https://img.suncheon.example/garden.jpg"
 
@@ -56,14 +57,16 @@ def platform(sim):
 
 @pytest.fixture
 def token(platform):
-    return platform.add_account(IG_ID, "suncheon_city", followers=24000)
+    return platform.add_account(IG_ID, "suncheon_city", page_id=PAGE_ID, followers=24000)
 
 
-def connector_for(sim, token: str, account_id: str = IG_ID, **options: str) -> Instagram:
-    credentials = Credentials(
-        access_token=token,
-        extra={"app_id": APP_ID, "app_secret": APP_SECRET, "verify_token": "verify-me"},
-    )
+def connector_for(
+    sim, token: str, account_id: str = IG_ID, *, page_id: str = PAGE_ID, **options: str
+) -> Instagram:
+    extra = {"app_id": APP_ID, "app_secret": APP_SECRET, "verify_token": "verify-me"}
+    if page_id:
+        extra["page_id"] = page_id
+    credentials = Credentials(access_token=token, extra=extra)
     account = ChannelAccount(
         account_id,
         credentials,
@@ -245,10 +248,40 @@ def test_reply_to_direct_message(instagram, platform, sim) -> None:
     [message] = instagram.parse_webhook(signed(fixture("webhook_message.json")))
     message_id = instagram.reply_to_message(message, "1번 버스를 타세요.")
     assert message_id.startswith("aWdfZAG1f")
-    call = sim.simulator.recorded("instagram", "POST", f"/{IG_ID}/messages")[0]
+    # Facebook Login: the reply goes out as the linked Page (doc §4 e), not the IG user.
+    [call] = sim.simulator.recorded("instagram", "POST", "/messages")
+    assert call.path == f"/v25.0/{PAGE_ID}/messages"
     assert json.loads(call.body)["recipient"] == {"id": "6543210987654321"}
     with pytest.raises(Unsupported):
         instagram.fetch_messages()
+
+
+def test_reply_without_a_known_page_falls_back_to_the_instagram_user(sim, platform, token) -> None:
+    platform.citizen_message(IG_ID, "6543210987654321", "문의드립니다")
+    connector = connector_for(sim, token, page_id="")
+    [message] = connector.parse_webhook(signed(fixture("webhook_message.json")))
+    assert connector.reply_to_message(message, "답변입니다.").startswith("aWdfZAG1f")
+    [call] = sim.simulator.recorded("instagram", "POST", "/messages")
+    assert call.path == f"/v25.0/{IG_ID}/messages"
+    connector.close()
+
+
+def test_permalink_lookup_failure_after_publishing_still_returns_the_post(
+    instagram, sim, platform
+) -> None:
+    # The media is live once media_publish answers: a refused permalink read (here a rate
+    # limit on the media's GET; media ids start 180) must not make publish raise, or the
+    # caller would publish again.
+    sim.simulator.inject(
+        "instagram",
+        Fault(FaultKind.RATE_LIMITED, methods=frozenset({"GET"}), path_pattern=r"/180\d{13}$"),
+    )
+    post = instagram.publish(OutboundPost(text="국화 전시", image_urls=(IMAGE,)))
+    assert platform.objects[post.external_id]["caption"] == "국화 전시"
+    assert post.url == ""
+    assert len(sim.simulator.recorded("instagram", "POST", "/media_publish")) == 1
+    permalink_reads = sim.simulator.recorded("instagram", "GET", f"/{post.external_id}")
+    assert [r.status for r in permalink_reads] == [400]
 
 
 def test_edit_and_delete_are_unsupported(instagram) -> None:
@@ -508,6 +541,8 @@ def test_oauth_connect_lists_linked_instagram_accounts(sim, platform) -> None:
     assert (account.account_id, account.name) == (IG_ID, "@suncheon_city")
     assert account.credentials.extra["app_secret"] == APP_SECRET
     assert len(account.credentials.extra["verify_token"]) >= 16
+    # The linked Page is kept: DM replies are sent as it.
+    assert account.credentials.extra["page_id"] == "104220000000011"
     # The Page token it got works for the account.
     connected = connector_for(sim, account.credentials.access_token)
     assert connected.verify_credentials().identity == IG_ID

@@ -202,6 +202,45 @@ def test_mentions_and_direct_messages(mastodon, instance) -> None:
     assert [i.external_id for i in mastodon.fetch_messages(cursor)[0]] == [later["id"]]
 
 
+def test_a_burst_larger_than_a_page_is_read_whole_oldest_first(mastodon, instance, sim) -> None:
+    instance.citizen_mention(ACCOUNT_ID, "2244994946", "이시민", "첫 문의")
+    _, cursor = mastodon.fetch_messages()
+    burst = [
+        instance.citizen_mention(ACCOUNT_ID, f"22449950{n:02d}", "시민", f"문의 {n}")
+        for n in range(95)  # more than two pages of 40
+    ]
+    before = len(sim.simulator.recorded("mastodon", "GET", "/api/v1/notifications"))
+    items, newest = mastodon.fetch_messages(cursor)
+    assert sorted(i.external_id for i in items) == sorted(s["id"] for s in burst)
+    calls = sim.simulator.recorded("mastodon", "GET", "/api/v1/notifications")[before:]
+    # min_id pages up from the cursor; each next one from the Link header; until empty.
+    min_ids = [call.query["min_id"][0] for call in calls]
+    assert min_ids[0] == cursor
+    assert len(calls) == 4
+    assert all(call.query["types[]"] == ["mention"] for call in calls)
+    assert mastodon.fetch_messages(newest) == ([], newest)
+
+
+def test_polling_stops_after_the_page_bound_and_resumes_without_gaps(
+    mastodon, instance, monkeypatch
+) -> None:
+    import sotong.platforms.mastodon as module
+
+    monkeypatch.setattr(module, "NOTIFICATIONS_PAGE", 5)
+    monkeypatch.setattr(module, "NOTIFICATION_PAGES", 2)
+    instance.citizen_mention(ACCOUNT_ID, "2244994946", "이시민", "첫 문의")
+    _, cursor = mastodon.fetch_messages()
+    burst = [
+        instance.citizen_mention(ACCOUNT_ID, f"22449950{n:02d}", "시민", f"문의 {n}")
+        for n in range(13)
+    ]
+    seen: list[str] = []
+    for _ in range(3):
+        items, cursor = mastodon.fetch_messages(cursor)
+        seen.extend(i.external_id for i in items)
+    assert sorted(seen) == sorted(s["id"] for s in burst)  # each once, none skipped
+
+
 # -- failure classes ------------------------------------------------------------------------
 
 

@@ -225,6 +225,33 @@ def test_mentions_and_dms_fetch_and_reply(x, platform) -> None:
     assert [item.external_id for item in x.fetch_messages(cursor)[0]] == [later["id"]]
 
 
+def test_bursts_larger_than_a_page_are_read_back_to_the_cursor(x, platform, sim) -> None:
+    platform.citizen_mention(USER_ID, "2244994946", "이시민", "첫 문의")
+    platform.citizen_dm(USER_ID, "2244994947", "박시민", "첫 메시지")
+    _, cursor = x.fetch_messages()
+    mentions = [
+        platform.citizen_mention(USER_ID, f"22449950{n:03d}", "시민", f"가로등 {n}")
+        for n in range(230)  # three pages of 100
+    ]
+    dms = [
+        platform.citizen_dm(USER_ID, f"22449960{n:03d}", "시민", f"문의 {n}") for n in range(150)
+    ]
+    before = len(sim.simulator.recorded("x", "GET"))
+    items, newest = x.fetch_messages(cursor)
+    got = sorted(item.external_id for item in items)
+    assert got == sorted(t["id"] for t in [*mentions, *dms])
+    calls = sim.simulator.recorded("x", "GET")[before:]
+    mention_calls = [c for c in calls if c.path.endswith("/mentions")]
+    dm_calls = [c for c in calls if c.path == "/2/dm_events"]
+    assert (len(mention_calls), len(dm_calls)) == (3, 2)
+    # Later pages follow meta.next_token as pagination_token, keeping since_id.
+    assert "pagination_token" in mention_calls[1].query
+    assert mention_calls[1].query["since_id"] == mention_calls[0].query["since_id"]
+    assert "pagination_token" in dm_calls[1].query
+    assert newest == f"{mentions[-1]['id']}:{dms[-1]['id']}"
+    assert x.fetch_messages(newest) == ([], newest)
+
+
 def test_refresh_credentials_rotates_tokens(x, sim) -> None:
     fresh = x.refresh_credentials()
     assert fresh.access_token != ""

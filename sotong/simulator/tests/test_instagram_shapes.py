@@ -144,6 +144,29 @@ def test_unknown_object_and_missing_token(sim, graph) -> None:
     assert "error" in anonymous.json()
 
 
+def test_dm_reply_is_sent_from_the_linked_page(sim) -> None:
+    # Facebook Login: POST /{page-id}/messages (doc §4 e); the reply is the IG account's.
+    instagram = sim.simulator["instagram"]
+    token = instagram.add_account(IG_ID, "suncheon_city", page_id="104220000000011")
+    instagram.citizen_message(IG_ID, "6543210987654321", "문의드립니다")
+    with httpx.Client(
+        base_url=sim.platform_url("instagram") + "/v25.0",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=5,
+    ) as graph:
+        body = {"recipient": {"id": "6543210987654321"}, "message": {"text": "답변입니다"}}
+        sent = graph.post("/104220000000011/messages", json=body)
+        assert sent.status_code == 200
+        assert set(sent.json()) == {"recipient_id", "message_id"}
+        conversation = instagram.accounts[IG_ID].conversations["6543210987654321"]
+        assert conversation[-1]["from"] == IG_ID
+        unknown = graph.post("/104299999999999/messages", json=body)
+        assert (unknown.json()["error"]["code"], unknown.json()["error"]["error_subcode"]) == (
+            100,
+            33,
+        )
+
+
 def test_me_accounts_carries_the_linked_instagram_account(sim) -> None:
     instagram = sim.simulator["instagram"]
     instagram.add_account(IG_ID, "suncheon_city", page_id="104220000000011")

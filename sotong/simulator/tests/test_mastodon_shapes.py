@@ -65,6 +65,30 @@ def test_context_notifications_and_media_shapes(api, instance) -> None:
     assert media.json()["description"] == "국화 전시"
 
 
+def test_notifications_page_by_max_id_since_id_and_min_id_with_link_header(api, instance) -> None:
+    for n in range(7):
+        instance.citizen_mention(ACCOUNT_ID, CITIZEN, "김시민", f"문의 {n}")
+    everything = [n["id"] for n in api.get("/api/v1/notifications").json()]
+    assert everything == sorted(everything, key=int, reverse=True)  # newest first
+    oldest = everything[-1]
+    params = {"types[]": "mention", "limit": 3}
+    newest_page = api.get("/api/v1/notifications", params={**params, "since_id": oldest})
+    assert [n["id"] for n in newest_page.json()] == everything[:3]
+    # min_id: the page immediately above it, still newest first.
+    above = api.get("/api/v1/notifications", params={**params, "min_id": oldest})
+    assert [n["id"] for n in above.json()] == everything[-4:-1]
+    links = above.links
+    assert f"min_id={everything[-4]}" in links["prev"]["url"]  # newer: from its newest
+    assert f"max_id={everything[-2]}" in links["next"]["url"]  # older: below its oldest
+    assert "types%5B%5D=mention" in links["prev"]["url"]
+    assert "limit=3" in links["prev"]["url"]
+    older = api.get("/api/v1/notifications", params={**params, "max_id": everything[0]})
+    assert [n["id"] for n in older.json()] == everything[1:4]
+    top = api.get("/api/v1/notifications", params={**params, "min_id": everything[0]})
+    assert top.json() == []
+    assert "link" not in top.headers
+
+
 def test_rate_limit_headers_are_iso_8601(api, instance) -> None:
     instance.rate_limit = 2
     first = api.get("/api/v1/accounts/verify_credentials")

@@ -90,6 +90,35 @@ def test_mentions_dm_and_media_shapes(api, platform) -> None:
     same_shape(media.json(), load("media_upload.json"))
 
 
+def test_mentions_and_dm_events_page_with_next_token(api, platform) -> None:
+    tweets = [platform.citizen_mention(USER_ID, CITIZEN, "김시민", f"문의 {n}") for n in range(7)]
+    ids = [t["id"] for t in reversed(tweets)]  # newest first
+    first = api.get(f"/2/users/{USER_ID}/mentions", params={"max_results": 5}).json()
+    assert [t["id"] for t in first["data"]] == ids[:5]
+    token = first["meta"]["next_token"]
+    second = api.get(
+        f"/2/users/{USER_ID}/mentions", params={"max_results": 5, "pagination_token": token}
+    ).json()
+    assert [t["id"] for t in second["data"]] == ids[5:]
+    assert "next_token" not in second["meta"]
+    # since_id bounds every page.
+    bounded = api.get(
+        f"/2/users/{USER_ID}/mentions",
+        params={"max_results": 5, "since_id": ids[3], "pagination_token": token},
+    ).json()
+    assert bounded["meta"] == {"result_count": 0}
+    bad = api.get(f"/2/users/{USER_ID}/mentions", params={"pagination_token": "nonsense!"})
+    assert bad.status_code == 400
+    events = [platform.citizen_dm(USER_ID, CITIZEN, "김시민", f"메시지 {n}") for n in range(3)]
+    page = api.get("/2/dm_events", params={"max_results": 2}).json()
+    assert [e["id"] for e in page["data"]] == [events[2]["id"], events[1]["id"]]
+    rest = api.get(
+        "/2/dm_events", params={"max_results": 2, "pagination_token": page["meta"]["next_token"]}
+    ).json()
+    assert [e["id"] for e in rest["data"]] == [events[0]["id"]]
+    assert "next_token" not in rest["meta"]
+
+
 def test_rate_limit_headers_on_every_answer(api, platform) -> None:
     platform.rate_limits["GET /2/users/me"] = 2
     first = api.get("/2/users/me")
