@@ -363,8 +363,54 @@ def receive_webhook(channel: Channel, request: WebhookRequest) -> WebhookOutcome
         logger.warning("channel %s: webhook rejected (%s)", channel.pk, rejection.reason)
         return WebhookOutcome(WebhookResponse(status, rejection.reason.encode()))
     else:
-        new = record_inbound(channel, items)
-        return WebhookOutcome(connector.webhook_ack(items), len(new))
+        new = sum(
+            len(record_inbound(target, _from_citizens_of(target, group)))
+            for target, group in _route(channel, items)
+        )
+        return WebhookOutcome(connector.webhook_ack(items), new)
+    finally:
+        connector.close()
+
+
+def _route(channel: Channel, items: list[InboundItem]) -> list[tuple[Channel, list[InboundItem]]]:
+    """Which channel each delivered item belongs to. A Meta or X app has one webhook for
+    all its accounts, so a delivery that came in on one channel's address may carry items
+    for the city's other Pages: they go to the channel of the same platform and app (the
+    signature was checked with that app's secret). Items for accounts Sotong does not
+    have are left out (the platform is still answered 200, or it would resend forever)."""
+    groups: dict[str, list[InboundItem]] = {}
+    for item in items:
+        groups.setdefault(item.account_id or channel.account_id, []).append(item)
+    routed: list[tuple[Channel, list[InboundItem]]] = []
+    app = _app_of(channel)
+    for account_id, group in groups.items():
+        if account_id == channel.account_id:
+            routed.append((channel, group))
+            continue
+        target = Channel.objects.filter(
+            organisation_id=channel.organisation_id, kind=channel.kind, account_id=account_id
+        ).first()
+        if target is None or _app_of(target) != app:
+            logger.warning(
+                "channel %s: %d webhook items for an account Sotong does not have",
+                channel.pk,
+                len(group),
+            )
+            continue
+        routed.append((target, group))
+    return routed
+
+
+def _app_of(channel: Channel) -> tuple[str, str]:
+    extra = channel.get_credentials().extra
+    return extra.get("app_id", ""), extra.get("app_secret", "") or extra.get("consumer_secret", "")
+
+
+def _from_citizens_of(channel: Channel, items: list[InboundItem]) -> list[InboundItem]:
+    """Our own replies come back through webhooks too."""
+    connector = connector_for(channel)
+    try:
+        return _from_citizens(connector, items)
     finally:
         connector.close()
 

@@ -245,6 +245,10 @@ class InboundItem:
     parent_external_id: str = ""
     conversation_id: str = ""
     raw: Mapping[str, Any] = field(default_factory=dict)
+    # The account a webhook delivery names for this item, where one delivery can cover
+    # several (a Meta app's or an X app's webhook serves all its Pages or users); empty
+    # means the channel the delivery came in on.
+    account_id: str = ""
 
 
 @dataclass(frozen=True)

@@ -470,10 +470,11 @@ class FacebookPage(Connector):
             raise WebhookRejected("malformed", f"unexpected shape: {exc!r}") from exc
 
     def _parse_entries(self, entries: list[dict[str, Any]]) -> list[InboundItem]:
+        # One app webhook serves every Page of the app: each entry names its Page, and
+        # Sotong files the items under that Page's channel.
         items: list[InboundItem] = []
         for entry in entries:
-            if str(entry.get("id")) != self.page_id:
-                raise WebhookRejected("unknown_account", f"page {entry.get('id')}")
+            account_id = str(entry.get("id", ""))
             for change in entry.get("changes", []):
                 value = change.get("value") or {}
                 if (
@@ -498,6 +499,7 @@ class FacebookPage(Connector):
                         post_external_id=post_id,
                         parent_external_id="" if parent == post_id else parent,
                         raw=value,
+                        account_id=account_id,
                     )
                 )
             for event in entry.get("messaging", []):
@@ -516,6 +518,7 @@ class FacebookPage(Connector):
                         else None,
                         conversation_id=sender,
                         raw=event,
+                        account_id=account_id,
                     )
                 )
         return items

@@ -326,7 +326,7 @@ class Instagram(FacebookPage):
             raise WebhookRejected("malformed", f"unexpected shape: {exc!r}") from exc
 
     def _parse_entries(self, entries: list[dict[str, Any]]) -> list[InboundItem]:
-        # Messages (Messenger-style ``messaging[]``) and the account check are Facebook's.
+        # Messages (Messenger-style ``messaging[]``) are parsed as Facebook's.
         items = super()._parse_entries(entries)
         for entry in entries:
             for change in entry.get("changes", []):
@@ -346,6 +346,7 @@ class Instagram(FacebookPage):
                         post_external_id=str((value.get("media") or {}).get("id", "")),
                         parent_external_id=str(value.get("parent_id", "")),
                         raw=value,
+                        account_id=str(entry.get("id", "")),
                     )
                 )
         return items

@@ -9,6 +9,7 @@ expired and a revoked token alike (401), so a 401 means "refresh"; a refused ref
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import hashlib
 import hmac
@@ -637,15 +638,16 @@ class XAccount(Connector):
         payload = parse_json_body(request)
         if not isinstance(payload, dict) or "for_user_id" not in payload:
             raise WebhookRejected("malformed", "not an account activity event")
-        if str(payload["for_user_id"]) != self.user_id:
-            raise WebhookRejected("unknown_account", f"user {payload['for_user_id']}")
         try:
-            return [
+            items = [
                 *self._parse_tweets(payload.get("tweet_create_events") or []),
                 *self._parse_dms(payload),
             ]
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
             raise WebhookRejected("malformed", f"unexpected shape: {exc!r}") from exc
+        # The app's one webhook serves every subscribed user: each delivery names its user.
+        account_id = str(payload["for_user_id"])
+        return [dataclasses.replace(item, account_id=account_id) for item in items]
 
     def _parse_tweets(self, events: list[dict[str, Any]]) -> list[InboundItem]:
         items = []

@@ -458,3 +458,38 @@ def test_a_by_hand_channel_without_a_key_is_not_flagged(city, sim) -> None:
     assert "토큰" in result.message
     assert kakao.status == ChannelStatus.MANUAL
     assert not sim.simulator.recorded("kakao")  # nothing was asked of the platform
+
+
+def test_one_app_webhook_files_each_page_under_its_channel(
+    client, city, sim, channel, facebook_page
+) -> None:
+    """Meta sends all of an app's Pages to the one webhook address it has: a delivery that
+    arrives on one channel's address carries entries for the city's other Pages too."""
+    from sotong.conftest import department
+
+    page, _token = facebook_page
+    culture_token = page.add_page("104220000000002", "순천시 문화관광")
+    culture = actions.connect_channel(
+        SYSTEM,
+        city,
+        kind="facebook",
+        name="순천시 문화관광",
+        account_id="104220000000002",
+        credentials=Credentials(
+            access_token=culture_token,
+            extra={"app_id": "sotong-app", "app_secret": "sim-app-secret"},
+        ),
+        department=department(city, "pr"),
+        api_base=sim.platform_url("facebook"),
+    )
+    payload = json.loads(comment_payload("555_7", "축제 언제예요?"))
+    for_culture = json.loads(json.dumps(payload["entry"][0]).replace(PAGE_ID, "104220000000002"))
+    for_stranger = json.loads(json.dumps(payload["entry"][0]).replace(PAGE_ID, "999"))
+    ours = json.loads(json.dumps(payload["entry"][0]))
+    ours["changes"][0]["value"].update(comment_id="555_8", **{"from": {"id": PAGE_ID}})
+    payload["entry"] += [for_culture, for_stranger, ours]
+    body = json.dumps(payload, ensure_ascii=False).encode()
+    assert deliver(client, channel, body).status_code == 200
+    stored = {(e.channel_id, e.external_id) for e in InboundEvent.objects.all()}
+    # The Page's own reply (from the Page itself) is not a citizen speaking.
+    assert stored == {(channel.pk, "555_7"), (culture.pk, "555_7")}
