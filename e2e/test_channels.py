@@ -92,7 +92,8 @@ def test_connect_telegram_by_token_refuses_a_wrong_one(page: Page, server: Serve
     page.get_by_role("button", name="연결").click()
     expect(page.get_by_role("status")).to_contain_text(f"{account.name} 채널을 연결했습니다")
     expect(page.locator("#channel-status")).to_contain_text("정상")
-    expect(page.locator("#channel-intake")).to_contain_text("웹훅으로 실시간 수신")
+    expect(page.get_by_role("status")).to_contain_text("플랫폼이 이제 소통으로 이벤트를 보냅니다")
+    expect(page.locator("#channel-intake")).to_contain_text("웹훅 수신 기록 없음")
 
 
 def test_band_comments_are_collected_on_demand(page: Page, server: Server) -> None:

@@ -363,9 +363,13 @@ def receive_webhook(channel: Channel, request: WebhookRequest) -> WebhookOutcome
         logger.warning("channel %s: webhook rejected (%s)", channel.pk, rejection.reason)
         return WebhookOutcome(WebhookResponse(status, rejection.reason.encode()))
     else:
+        routed = _route(channel, items)
         new = sum(
             len(record_inbound(target, _from_citizens_of(target, group)))
-            for target, group in _route(channel, items)
+            for target, group in routed
+        )
+        Channel.objects.filter(pk__in={channel.pk, *(target.pk for target, _ in routed)}).update(
+            last_webhook_at=timezone.now()
         )
         return WebhookOutcome(connector.webhook_ack(items), new)
     finally:
@@ -415,13 +419,46 @@ def _from_citizens_of(channel: Channel, items: list[InboundItem]) -> list[Inboun
         connector.close()
 
 
+def register_webhook(by: Performer, channel: Channel, url: str) -> CheckResult:
+    """Ask the platform to send the channel's events to ``url`` (Telegram's setWebhook, a
+    Facebook Page's subscription to the app). Where the address is set in the platform's
+    own console (Meta's app dashboard, Kakao's skill settings), the page shows it to copy."""
+    require(by, Permission.MANAGE_ORGANISATION, channel.organisation_id)
+    connector = connector_for(channel)
+    try:
+        connector.register_webhook(url)
+    except PlatformError as error:
+        return CheckResult(False, str(error))
+    finally:
+        connector.close()
+    audit.record(
+        actor_of(by),
+        "channel.register_webhook",
+        channel,
+        organisation=channel.organisation,
+        department=channel.department,
+    )
+    return CheckResult(True, url)
+
+
 # -- polling ------------------------------------------------------------------------------
 
 POLLABLE = frozenset({Capability.FETCH_MESSAGES, Capability.LIST_COMMENTS})
 
 
+# A webhook counts as working while deliveries keep coming within this long.
+WEBHOOK_PROVEN_FOR = dt.timedelta(days=1)
+
+
+def webhook_working(channel: Channel, now: dt.datetime | None = None) -> bool:
+    last = channel.last_webhook_at
+    return last is not None and (now or timezone.now()) - last < WEBHOOK_PROVEN_FOR
+
+
 def poll_interval(channel: Channel) -> dt.timedelta:
-    return POLL_EVERY_WITH_WEBHOOKS if Capability.WEBHOOKS in channel.capabilities else POLL_EVERY
+    """Hourly as a net under a webhook that is delivering; as often as a platform without
+    webhooks while none has arrived (not registered yet, or broken)."""
+    return POLL_EVERY_WITH_WEBHOOKS if webhook_working(channel) else POLL_EVERY
 
 
 def channels_due_for_polling(now: dt.datetime | None = None) -> list[Channel]:

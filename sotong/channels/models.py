@@ -94,6 +94,9 @@ class Channel(OrganisationOwned):
     # Polling for what platforms do not push (or as a net under webhooks that can miss).
     next_poll_at = models.DateTimeField(_("next poll"), null=True, blank=True, db_index=True)
     last_polled_at = models.DateTimeField(_("last polled"), null=True, blank=True)
+    # The last delivery that passed the platform's signature check: proof the webhook is
+    # set up. Until one arrives, the channel is polled as often as one without webhooks.
+    last_webhook_at = models.DateTimeField(_("last webhook delivery"), null=True, blank=True)
     # Where the last message poll stopped (the platform's cursor, offset or newest id).
     message_cursor = models.CharField(max_length=200, blank=True, editable=False)
 

@@ -98,6 +98,11 @@ def channel_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "webhook_url": webhook_url,
             "intake": _intake(channel),
             "pollable": bool(channel.capabilities & actions.POLLABLE),
+            "webhooks": Capability.WEBHOOKS in channel.capabilities,
+            # Meta asks for it when the address is entered in the app dashboard.
+            "verify_token": channel.get_credentials().extra.get("verify_token", "")
+            if staff.can(Permission.MANAGE_ORGANISATION)
+            else "",
             "can_edit": staff.can(Permission.MANAGE_ORGANISATION),
         },
     )
@@ -108,6 +113,12 @@ def _intake(channel: Channel) -> str:
     pushed = Capability.WEBHOOKS in channel.capabilities
     polled = bool(channel.capabilities & actions.POLLABLE)
     minutes = int(actions.poll_interval(channel).total_seconds() // 60)
+    if pushed and not actions.webhook_working(channel):
+        if polled:
+            return _(
+                "No webhook delivery yet: collected every %(minutes)d minutes until one arrives"
+            ) % {"minutes": minutes}
+        return _("No webhook delivery yet")
     if pushed and polled:
         return _("Instantly by webhook, and collected every %(minutes)d minutes as a check") % {
             "minutes": minutes
@@ -117,6 +128,24 @@ def _intake(channel: Channel) -> str:
     if polled:
         return _("Collected every %(minutes)d minutes") % {"minutes": minutes}
     return _("Not read by Sotong")
+
+
+def _register_webhook(request: HttpRequest, channel: Channel) -> None:
+    """After connecting: have the platform send events here, or say where to set it."""
+    if Capability.WEBHOOKS not in channel.capabilities:
+        return
+    url = request.build_absolute_uri(
+        reverse("channels:webhook", args=[channel.kind, channel.webhook_secret])
+    )
+    result = actions.register_webhook(_staff(request), channel, url)
+    if result.ok:
+        messages.success(request, _("The platform will send events to Sotong."))
+    else:
+        messages.warning(
+            request,
+            _("Set the webhook address shown below in the platform's settings (%(reason)s).")
+            % {"reason": result.message},
+        )
 
 
 @staff_required(Permission.MANAGE_ORGANISATION)
@@ -131,6 +160,7 @@ def channel_connect(request: HttpRequest, kind: str) -> HttpResponse:
                 form.add_error(None, message)
         else:
             messages.success(request, _("%(name)s is connected.") % {"name": channel.name})
+            _register_webhook(request, channel)
             return redirect("channels:detail", pk=channel.pk)
     return render(
         request,
@@ -220,6 +250,7 @@ def oauth_callback(request: HttpRequest, kind: str) -> HttpResponse:
             return redirect("channels:list")
         request.session.pop(accounts_key, None)
         messages.success(request, _("%(name)s is connected.") % {"name": channel.name})
+        _register_webhook(request, channel)
         return redirect("channels:detail", pk=channel.pk)
     started = request.session.pop(state_key, None) or {}
     if not started.get("state") or not secrets.compare_digest(
@@ -301,6 +332,8 @@ def channel_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         elif action == "resume":
             actions.resume_channel(staff, channel)
             messages.success(request, _("Resumed."))
+        elif action == "webhook":
+            _register_webhook(request, channel)
         elif action == "rotate":
             actions.rotate_webhook_secret(staff, channel)
             messages.success(request, _("A new webhook address was made; give it to the platform."))

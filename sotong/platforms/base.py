@@ -573,6 +573,11 @@ class Connector:
     # Webhooks: the handshake (a GET the platform sends to prove the URL), the signature
     # check, and parsing a verified delivery into inbound items.
 
+    def register_webhook(self, url: str) -> None:
+        """Have the platform deliver this account's events to ``url``, where it takes that
+        through its API; where it is set in the platform's console, this says so."""
+        raise Unsupported(f"{self.label}: the webhook address is set in the platform's console")
+
     def webhook_handshake(self, request: WebhookRequest) -> WebhookResponse | None:
         return None
 

@@ -439,6 +439,13 @@ class FacebookPage(Connector):
 
     # -- webhooks ---------------------------------------------------------------------------
 
+    def register_webhook(self, url: str) -> None:
+        """Subscribe the Page to the app's webhook (comments and messages). The address
+        itself is the app's, set once in Meta's app dashboard for all the city's Pages."""
+        self._post(
+            f"{self.page_id}/subscribed_apps", subscribed_fields="feed,messages", idempotent=True
+        )
+
     def webhook_handshake(self, request: WebhookRequest) -> WebhookResponse | None:
         if request.method != "GET" or "hub.mode" not in request.query:
             return None

@@ -37,6 +37,7 @@ from sotong.platforms.base import (
     RateLimited,
     TextLimits,
     TransientError,
+    Unsupported,
     WebhookRejected,
     WebhookRequest,
     epoch_to_datetime,
@@ -350,6 +351,10 @@ class Instagram(FacebookPage):
                     )
                 )
         return items
+
+    def register_webhook(self, url: str) -> None:
+        # Instagram's webhook fields are subscribed for the whole app in Meta's dashboard.
+        raise Unsupported(f"{self.label}: the webhook is set in Meta's app dashboard")
 
     # -- connecting by OAuth (Facebook Login) ----------------------------------------------
 

@@ -493,3 +493,39 @@ def test_one_app_webhook_files_each_page_under_its_channel(
     stored = {(e.channel_id, e.external_id) for e in InboundEvent.objects.all()}
     # The Page's own reply (from the Page itself) is not a citizen speaking.
     assert stored == {(channel.pk, "555_7"), (culture.pk, "555_7")}
+
+
+def test_registering_the_webhook_and_proving_it_works(client, channel, sim) -> None:
+    result = actions.register_webhook(SYSTEM, channel, "https://sotong.example/hooks/x/")
+    assert result.ok
+    assert sim.simulator.recorded("facebook", "POST", "/subscribed_apps")
+    assert actions.poll_interval(channel) == actions.POLL_EVERY  # nothing delivered yet
+    assert deliver(client, channel, comment_payload()).status_code == 200
+    channel.refresh_from_db()
+    assert actions.webhook_working(channel)
+    assert actions.poll_interval(channel) == actions.POLL_EVERY_WITH_WEBHOOKS
+    assert AuditEntry.objects.filter(action="channel.register_webhook").exists()
+
+
+def test_where_the_console_sets_the_webhook_the_page_says_so(client, city, sim, make_staff) -> None:
+    from sotong.simulator.instagram import DEMO_ACCOUNTS
+
+    account = DEMO_ACCOUNTS[0]
+    sim.simulator["instagram"].populate_demo(account, "")
+    sim.simulator.webhook_targets.clear()
+    instagram = actions.connect_channel(
+        SYSTEM,
+        city,
+        kind="instagram",
+        name=account.name,
+        account_id=account.account_id,
+        credentials=Credentials(access_token=account.token, extra=dict(account.extra)),
+        api_base=sim.platform_url("instagram"),
+    )
+    admin = make_staff(city, Role.ADMIN)
+    client.force_login(admin.user)
+    response = client.post(
+        reverse("channels:action", args=[instagram.pk, "webhook"]), follow=True
+    ).content.decode()
+    assert "아래 웹훅 주소를 플랫폼 설정에 입력하세요" in response
+    assert "확인 토큰" in response
