@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from sotong.channels.models import Channel, ChannelStatus, InboundEvent
 from sotong.core import audit
-from sotong.core.models import Department, Organisation
+from sotong.core.models import AuditEntry, Department, Organisation
 from sotong.core.permissions import Performer, actor_of, require
 from sotong.core.roles import Capability as Permission
 from sotong.platforms.base import (
@@ -439,6 +439,43 @@ def register_webhook(by: Performer, channel: Channel, url: str) -> CheckResult:
         department=channel.department,
     )
     return CheckResult(True, url)
+
+
+def warn_of_expiring_credentials() -> list[Channel]:
+    """Channels whose credential runs out within a week and cannot be renewed by Sotong
+    itself: each is recorded once per expiry date in the audit log, which the channel
+    pages show, so owners hear of it before a post fails."""
+    from sotong.channels.models import EXPIRY_WARNING_DAYS
+
+    soon = timezone.now() + dt.timedelta(days=EXPIRY_WARNING_DAYS)
+    warned = []
+    for channel in Channel.objects.filter(
+        credential_expires_at__isnull=False, credential_expires_at__lte=soon
+    ).exclude(status=ChannelStatus.PAUSED):
+        if (
+            Capability.REFRESH_CREDENTIALS in channel.capabilities
+            and channel.get_credentials().refresh_token
+        ):
+            continue  # renewed before expiry by refresh_expiring_credentials
+        expires = channel.credential_expires_at.isoformat() if channel.credential_expires_at else ""
+        already = AuditEntry.objects.filter(
+            action="channel.expiry_warning",
+            target_type=Channel._meta.label_lower,
+            target_id=str(channel.pk),
+            after__expires_at=expires,
+        ).exists()
+        if already:
+            continue
+        audit.record(
+            audit.Actor.system("channels"),
+            "channel.expiry_warning",
+            channel,
+            organisation=channel.organisation,
+            department=channel.department,
+            after={"expires_at": expires, "days_left": channel.days_until_expiry},
+        )
+        warned.append(channel)
+    return warned
 
 
 # -- polling ------------------------------------------------------------------------------

@@ -54,6 +54,10 @@ CAPABILITY_LABELS = {
 }
 
 
+# Owners are warned this many days before a credential expires, not when a post fails.
+EXPIRY_WARNING_DAYS = 7
+
+
 def new_webhook_secret() -> str:
     return secrets.token_urlsafe(24)
 
@@ -122,6 +126,19 @@ class Channel(OrganisationOwned):
     @property
     def capabilities(self) -> frozenset[Capability]:
         return self.connector_class.capabilities
+
+    @property
+    def days_until_expiry(self) -> int | None:
+        """Whole days left on the credential (negative once expired); None if it does not
+        expire."""
+        if self.credential_expires_at is None:
+            return None
+        return (self.credential_expires_at - timezone.now()).days
+
+    @property
+    def expires_soon(self) -> bool:
+        days = self.days_until_expiry
+        return days is not None and days < EXPIRY_WARNING_DAYS
 
     @property
     def base_status(self) -> str:

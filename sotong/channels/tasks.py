@@ -31,6 +31,7 @@ def check_all_channels() -> dict[str, int]:
     for channel in Channel.objects.exclude(status=ChannelStatus.PAUSED):
         result = actions.check_channel(channel)
         counts["ok" if result.ok else "failed"] += 1
+    counts["expiry_warnings"] = len(actions.warn_of_expiring_credentials())
     return counts
 
 

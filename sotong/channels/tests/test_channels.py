@@ -529,3 +529,23 @@ def test_where_the_console_sets_the_webhook_the_page_says_so(client, city, sim, 
     ).content.decode()
     assert "아래 웹훅 주소를 플랫폼 설정에 입력하세요" in response
     assert "확인 토큰" in response
+
+
+def test_owners_are_warned_a_week_before_a_credential_expires(
+    client, channel, city, make_staff
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    soon = timezone.now() + timedelta(days=5, hours=1)
+    Channel.objects.filter(pk=channel.pk).update(credential_expires_at=soon)
+    assert [c.pk for c in actions.warn_of_expiring_credentials()] == [channel.pk]
+    assert actions.warn_of_expiring_credentials() == []  # once per expiry date
+    admin = make_staff(city, Role.ADMIN)
+    client.force_login(admin.user)
+    listing = client.get(reverse("channels:list")).content.decode()
+    assert "5일 남음" in listing
+    later = soon + timedelta(days=60)  # renewed by hand: the new date is warned of in time
+    Channel.objects.filter(pk=channel.pk).update(credential_expires_at=later)
+    assert actions.warn_of_expiring_credentials() == []
