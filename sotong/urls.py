@@ -14,5 +14,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", web_views.health, name="health"),
     path("", include("sotong.channels.urls")),
+    path("", include("sotong.publishing.urls")),
+    path("", include("sotong.publishing.calendar_urls")),
+    path("", include("sotong.publishing.series_urls")),
     path("", include("sotong.web.urls")),
 ]

@@ -13,13 +13,18 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import queue
 import socket
+import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+import httpx
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -31,6 +36,7 @@ from sotong.core.permissions import Performer, actor_of, require
 from sotong.core.roles import DEPARTMENT_ROLES
 from sotong.core.roles import Capability as Permission
 from sotong.platforms.base import (
+    DEFAULT_TIMEOUT,
     Capability,
     CredentialExpired,
     CredentialRevoked,
@@ -38,6 +44,7 @@ from sotong.platforms.base import (
     OutcomeUnknown,
     PermissionMissing,
     PlatformError,
+    PublishedPost,
     RateLimited,
     TransientError,
 )
@@ -256,10 +263,8 @@ def _schedule(post: Post) -> None:
     """One publication per variant, due at the post's time; by hand where there is no API."""
     due_at = post.publish_at or timezone.now()
     for variant in post.variants.select_related("channel"):
-        manual = Capability.MANUAL_PUBLISH in variant.channel.capabilities and not (
-            variant.channel.capabilities & {Capability.PUBLISH_TEXT, Capability.PUBLISH_IMAGE}
-        )
-        state = PublicationState.BY_HAND if manual else PublicationState.SCHEDULED
+        by_hand = variant.channel.connector_class.publishes_by_hand()
+        state = PublicationState.BY_HAND if by_hand else PublicationState.SCHEDULED
         publication = Publication.objects.filter(variant=variant).first()
         if publication is None:
             Publication.objects.create(
@@ -384,24 +389,205 @@ class DispatchResult:
 
 
 def worker_name() -> str:
-    import os
+    """Who holds a claim: host, process and PID namespace, so a dispatcher on the same host
+    can tell a claimer that has died (its process is gone) without waiting for the lease."""
+    return f"{socket.gethostname()}:{os.getpid()}:{_pid_namespace()}"
 
-    return f"{socket.gethostname()}:{os.getpid()}"
+
+def _pid_namespace() -> str:
+    try:
+        return str(os.stat("/proc/self/ns/pid").st_ino)
+    except OSError:
+        return ""
+
+
+def publish_concurrency() -> int:
+    """How many publications one dispatcher sends side by side (threads: the time goes in
+    waiting on the platforms). Each thread holds its own database connection."""
+    return max(1, int(os.environ.get("SOTONG_PUBLISH_CONCURRENCY", "16")))
+
+
+@dataclass(frozen=True)
+class Pace:
+    """A platform's documented publishing limit: ``calls`` per account per sliding ``window``."""
+
+    calls: int
+    window: dt.timedelta
+
+
+# Claims follow these, so calls are not spent on answers of 429 (shared/docs/platform-apis.md).
+# Facebook (4,800 calls × engaged users a day per Page) and BAND (quotas unpublished) have
+# no figure to pace by: their connectors read the usage headers and error codes instead.
+PUBLISH_PACES: dict[str, Pace] = {
+    "x": Pace(100, dt.timedelta(minutes=15)),  # POST /2/tweets, per user
+    "mastodon": Pace(300, dt.timedelta(minutes=5)),  # every call, per account
+    "telegram": Pace(20, dt.timedelta(minutes=1)),  # per group or channel (Bots FAQ)
+    "instagram": Pace(50, dt.timedelta(hours=24)),  # published posts, rolling
+}
+# Our clock and the platform's see one call up to a network trip apart.
+PACE_MARGIN = dt.timedelta(milliseconds=500)
+# After a claimer died: its requests still in flight reach the platform within this, so
+# the platform is asked only afterwards.
+DOUBT_GRACE = dt.timedelta(seconds=3)
+# The task's dispatcher runs for DISPATCH_SPAN after it was enqueued; the scheduler enqueues
+# one every DISPATCH_EVERY, so with two workers or more one is always dispatching, and a
+# worker's death leaves no gap.
+DISPATCH_EVERY = dt.timedelta(seconds=5)
+DISPATCH_SPAN = dt.timedelta(seconds=10)
+POLL_SECONDS = 0.2
+HOUSEKEEPING_SECONDS = 1.0
+# Recent posts asked for when reconciling (the platforms give at most 100 a page).
+RECONCILE_DEPTH = 100
 
 
 def dispatch_due(now: dt.datetime | None = None, *, limit: int = DISPATCH_BATCH) -> DispatchResult:
     """One dispatch round: recover publications a dead worker left claimed, reconcile
     unconfirmed ones, release held ones whose channel works again, then claim the due ones
-    (each by one worker only) and publish them."""
+    (each by one worker only) and publish them, several side by side."""
     now = now or timezone.now()
     result = DispatchResult()
-    Publication.objects.filter(
-        state=PublicationState.PUBLISHING, claimed_at__lt=now - CLAIM_LEASE
-    ).update(
-        state=PublicationState.UNCONFIRMED,
-        reason="The worker stopped while publishing; checking the platform.",
-        next_attempt_at=now,
-    )
+    _housekeeping(now, result, limit=limit)
+    ids = claim_due(now, limit=limit)
+    result.claimed += len(ids)
+    if len(ids) > 1 and not transaction.get_connection().in_atomic_block:
+        pool = _Publishers(min(publish_concurrency(), len(ids)))
+        try:
+            for publication_id in ids:
+                pool.submit(publication_id)
+            while pool.busy:
+                for state in pool.collect(timeout=POLL_SECONDS):
+                    _count(result, state)
+        finally:
+            pool.close()
+    else:
+        # Inside the caller's transaction other connections cannot see the claims: in turn.
+        for publication_id in ids:
+            _count(result, publish(publication_id))
+    return result
+
+
+def dispatch_for(seconds: float) -> DispatchResult:
+    """Dispatch continuously for ``seconds``: claim what is due as soon as it is due and a
+    publishing thread is free, so a publication waits for neither a round nor a batch."""
+    deadline = time.monotonic() + seconds
+    result = DispatchResult()
+    size = publish_concurrency()
+    pool = _Publishers(size)
+    next_housekeeping = 0.0
+    try:
+        while True:
+            clock = time.monotonic()
+            now = timezone.now()
+            if clock >= next_housekeeping:
+                _housekeeping(now, result)
+                next_housekeeping = clock + HOUSEKEEPING_SECONDS
+            free = size - pool.busy
+            if free > 0:
+                ids = claim_due(now, limit=free)
+                result.claimed += len(ids)
+                for publication_id in ids:
+                    pool.submit(publication_id)
+            for state in pool.collect(timeout=POLL_SECONDS):
+                _count(result, state)
+            if time.monotonic() >= deadline:
+                break
+        while pool.busy:
+            for state in pool.collect(timeout=POLL_SECONDS):
+                _count(result, state)
+    finally:
+        pool.close()
+    return result
+
+
+def _count(result: DispatchResult, state: str) -> None:
+    if state == PublicationState.PUBLISHED:
+        result.published += 1
+    elif state == PublicationState.UNCONFIRMED:
+        result.unconfirmed += 1
+    elif state == PublicationState.SCHEDULED:
+        result.retrying += 1
+    elif state == PublicationState.HELD:
+        result.held += 1
+    elif state == PublicationState.FAILED:
+        result.failed += 1
+
+
+class _Publishers:
+    """A bounded set of threads publishing claimed publications; each closes its own
+    database connection when the set is closed."""
+
+    def __init__(self, size: int) -> None:
+        self.todo: queue.Queue[int | None] = queue.Queue()
+        self.done: queue.Queue[str] = queue.Queue()
+        self.busy = 0
+        self.client = _shared_client()
+        self.threads = [
+            threading.Thread(target=self._run, name=f"publish-{n}", daemon=True)
+            for n in range(size)
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def _run(self) -> None:
+        try:
+            while (publication_id := self.todo.get()) is not None:
+                try:
+                    state = publish(publication_id, client=self.client)
+                except Exception:
+                    # Left claimed: the lease brings it back to be reconciled, never lost.
+                    logger.exception("publishing %s failed unexpectedly", publication_id)
+                    state = PublicationState.PUBLISHING
+                self.done.put(state)
+        finally:
+            connection.close()
+
+    def submit(self, publication_id: int) -> None:
+        self.busy += 1
+        self.todo.put(publication_id)
+
+    def collect(self, timeout: float) -> list[str]:
+        """The states of publications finished since last asked, waiting up to ``timeout``
+        for the first."""
+        states = []
+        try:
+            states.append(self.done.get(timeout=timeout))
+            while True:
+                states.append(self.done.get_nowait())
+        except queue.Empty:
+            pass
+        self.busy -= len(states)
+        return states
+
+    def close(self) -> None:
+        for _thread in self.threads:
+            self.todo.put(None)
+        for thread in self.threads:
+            thread.join()
+
+
+_client_lock = threading.Lock()
+_client: httpx.Client | None = None
+
+
+def _shared_client() -> httpx.Client:
+    """One HTTP client per process for publishing: its connection pool is thread-safe, and
+    building a client (TLS context) for each post would cost more than the post."""
+    global _client
+    with _client_lock:
+        if _client is None or _client.is_closed:
+            _client = httpx.Client(
+                timeout=DEFAULT_TIMEOUT,
+                follow_redirects=False,
+                headers={"User-Agent": "Sotong/0.1"},
+                limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
+            )
+        return _client
+
+
+def _housekeeping(now: dt.datetime, result: DispatchResult, *, limit: int = DISPATCH_BATCH) -> None:
+    """Recover what dead workers left claimed, release held publications whose channel works
+    again, and reconcile the unconfirmed ones that are due a check."""
+    _recover_abandoned(now)
     Publication.objects.filter(
         state=PublicationState.HELD,
         hold_reason=HoldReason.CHANNEL,
@@ -410,36 +596,133 @@ def dispatch_due(now: dt.datetime | None = None, *, limit: int = DISPATCH_BATCH)
     for publication in Publication.objects.filter(
         state=PublicationState.UNCONFIRMED, next_attempt_at__lte=now
     ).select_related("variant__post", "channel")[:limit]:
-        if reconcile(publication) == PublicationState.PUBLISHED:
+        # Taken by pushing its next check back: two dispatchers never reconcile one together.
+        taken = Publication.objects.filter(
+            pk=publication.pk,
+            state=PublicationState.UNCONFIRMED,
+            next_attempt_at=publication.next_attempt_at,
+        ).update(next_attempt_at=now + RECONCILE_AGAIN)
+        if taken and reconcile(publication) == PublicationState.PUBLISHED:
             result.reconciled += 1
-    for publication_id in claim_due(now, limit=limit):
-        state = publish(publication_id)
-        result.claimed += 1
-        if state == PublicationState.PUBLISHED:
-            result.published += 1
-        elif state == PublicationState.UNCONFIRMED:
-            result.unconfirmed += 1
-        elif state == PublicationState.SCHEDULED:
-            result.retrying += 1
-        elif state == PublicationState.HELD:
-            result.held += 1
-        elif state == PublicationState.FAILED:
-            result.failed += 1
-    return result
+
+
+def _recover_abandoned(now: dt.datetime) -> None:
+    """A claim whose lease ran out, or whose worker is known dead, is unconfirmed: the
+    platform is asked before anything is posted again."""
+    reason = "The worker stopped while publishing; checking the platform."
+    Publication.objects.filter(
+        state=PublicationState.PUBLISHING, claimed_at__lt=now - CLAIM_LEASE
+    ).update(state=PublicationState.UNCONFIRMED, reason=reason, next_attempt_at=now)
+    dead = _dead_claimers()
+    if dead:
+        Publication.objects.filter(state=PublicationState.PUBLISHING, claimed_by__in=dead).update(
+            state=PublicationState.UNCONFIRMED, reason=reason, next_attempt_at=now + DOUBT_GRACE
+        )
+
+
+def _dead_claimers() -> list[str]:
+    """Claimers known to be dead: a process on this host (same PID namespace) that no
+    longer exists, or a worker whose heartbeat stopped."""
+    from django.conf import settings
+
+    from sotong.core.models import WorkerHeartbeat
+
+    claimers = set(
+        Publication.objects.filter(state=PublicationState.PUBLISHING).values_list(
+            "claimed_by", flat=True
+        )
+    )
+    if not claimers:
+        return []
+    here = (socket.gethostname(), _pid_namespace())
+    lost_before = timezone.now() - dt.timedelta(seconds=settings.SOTONG_WORKER_LOST_AFTER_SECONDS)
+    last_seen: dict[tuple[str, int], dt.datetime] = {}
+    for host, pid, seen in WorkerHeartbeat.objects.values_list("hostname", "pid", "last_seen_at"):
+        if (host, pid) not in last_seen or seen > last_seen[(host, pid)]:
+            last_seen[(host, pid)] = seen
+    dead = []
+    for claimer in claimers:
+        host, _, rest = claimer.partition(":")
+        pid_text, _, namespace = rest.partition(":")
+        if not pid_text.isdigit():
+            continue
+        pid = int(pid_text)
+        gone_here = (host, namespace) == here and bool(namespace) and not _process_exists(pid)
+        silent = (host, pid) in last_seen and last_seen[(host, pid)] < lost_before
+        if gone_here or silent:
+            dead.append(claimer)
+    return dead
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive
+    return True
+
+
+def _pace_budgets(now: dt.datetime) -> dict[int, int]:
+    """Calls each paced channel may still make now, counted from the claims in its window."""
+    budgets = {
+        channel_id: PUBLISH_PACES[kind].calls
+        for channel_id, kind in Channel.objects.filter(kind__in=PUBLISH_PACES).values_list(
+            "id", "kind"
+        )
+    }
+    for kind, pace in PUBLISH_PACES.items():
+        recent = (
+            Publication.objects.filter(
+                channel__kind=kind, claimed_at__gt=now - pace.window - PACE_MARGIN
+            )
+            .values_list("channel_id")
+            .annotate(calls=Count("id"))
+        )
+        for channel_id, calls in recent:
+            budgets[channel_id] = budgets.get(channel_id, pace.calls) - calls
+    return budgets
+
+
+def _channels_in_doubt() -> set[int]:
+    """Channels with a post whose outcome is being checked take no new posts meanwhile: the
+    platform's list of recent posts must still reach back to it."""
+    channel_ids = set(
+        Publication.objects.filter(
+            state=PublicationState.UNCONFIRMED, next_attempt_at__isnull=False
+        ).values_list("channel_id", flat=True)
+    )
+    return {
+        channel.pk
+        for channel in Channel.objects.filter(pk__in=channel_ids)
+        if Capability.LIST_POSTS in channel.capabilities
+    }
 
 
 def claim_due(now: dt.datetime, *, limit: int = DISPATCH_BATCH) -> list[int]:
-    """Mark due publications as being published by this worker and return their ids. On
-    PostgreSQL ``SKIP LOCKED`` lets several workers claim side by side; SQLite's write lock
-    makes the claim exclusive."""
+    """Mark due publications as being published by this worker and return their ids, within
+    each channel's pace. On PostgreSQL ``SKIP LOCKED`` lets several workers claim side by
+    side; SQLite's write lock makes the claim exclusive."""
     with transaction.atomic():
-        ids = list(
-            Publication.objects.select_for_update(skip_locked=True)
+        budgets = _pace_budgets(now)
+        blocked = {channel_id for channel_id, left in budgets.items() if left <= 0}
+        blocked |= _channels_in_doubt()
+        candidates = list(
+            Publication.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(state=PublicationState.SCHEDULED, due_at__lte=now)
             .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            .exclude(channel_id__in=blocked)
             .order_by("due_at", "id")
-            .values_list("id", flat=True)[:limit]
+            .values_list("id", "channel_id")[:limit]
         )
+        ids = []
+        for publication_id, channel_id in candidates:
+            if channel_id in budgets:
+                if budgets[channel_id] <= 0:
+                    continue
+                budgets[channel_id] -= 1
+            ids.append(publication_id)
         Publication.objects.filter(id__in=ids, state=PublicationState.SCHEDULED).update(
             state=PublicationState.PUBLISHING, claimed_at=now, claimed_by=worker_name()
         )
@@ -467,9 +750,10 @@ def _settle(publication: Publication, state: str, **fields: object) -> str:
     return state
 
 
-def publish(publication_id: int) -> str:
+def publish(publication_id: int, *, client: httpx.Client | None = None) -> str:
     """Send one claimed publication through its channel's connector and record what
-    happened. Returns the publication's new state."""
+    happened. Returns the publication's new state. ``client``: a shared HTTP client (the
+    dispatcher's), left open."""
     publication = Publication.objects.select_related(
         "variant__post__organisation", "variant__post__department", "channel"
     ).get(pk=publication_id)
@@ -478,63 +762,81 @@ def publish(publication_id: int) -> str:
     post = publication.variant.post
     channel = publication.channel
     if post.status != PostStatus.APPROVED:
-        state = _settle(
-            publication,
-            PublicationState.HELD,
-            hold_reason=HoldReason.NOT_APPROVED,
-            reason=_("Not approved by its publish time; approve it and set a new time."),
-        )
-        _audit_publication(SYSTEM, publication, "publication.hold")
+        with transaction.atomic():
+            state = _settle(
+                publication,
+                PublicationState.HELD,
+                hold_reason=HoldReason.NOT_APPROVED,
+                reason=_("Not approved by its publish time; approve it and set a new time."),
+            )
+            _audit_publication(SYSTEM, publication, "publication.hold")
         return state
     if channel.status != ChannelStatus.ACTIVE:
-        state = _settle(
-            publication,
-            PublicationState.HELD,
-            hold_reason=HoldReason.CHANNEL,
-            reason=_("The channel is %(status)s.") % {"status": channel.get_status_display()},
-        )
-        _audit_publication(SYSTEM, publication, "publication.hold")
+        with transaction.atomic():
+            state = _settle(
+                publication,
+                PublicationState.HELD,
+                hold_reason=HoldReason.CHANNEL,
+                reason=_("The channel is %(status)s.") % {"status": channel.get_status_display()},
+            )
+            _audit_publication(SYSTEM, publication, "publication.hold")
         return state
     publication.attempts += 1
     publication.save(update_fields=["attempts"])
-    connector = connector_for(channel)
+    connector = connector_for(channel) if client is None else connector_for(channel, client=client)
     now = timezone.now()
+    outcome: PublishedPost | PlatformError
     try:
-        published = connector.publish(_outbound(publication))
-    except OutcomeUnknown as unknown:
+        outcome = connector.publish(_outbound(publication))
+    except PlatformError as error:
+        outcome = error
+    finally:
+        if client is None:
+            connector.close()
+    # The platform is called outside any transaction; its outcome and the audit entry are
+    # recorded together.
+    with transaction.atomic():
+        return _record_outcome(publication, outcome, now)
+
+
+def _record_outcome(
+    publication: Publication, outcome: PublishedPost | PlatformError, now: dt.datetime
+) -> str:
+    channel = publication.channel
+    if isinstance(outcome, OutcomeUnknown):
         state = _settle(
             publication,
             PublicationState.UNCONFIRMED,
-            reason=str(unknown)[:500],
+            reason=str(outcome)[:500],
             next_attempt_at=now + RECONCILE_AGAIN,
         )
-    except RateLimited as limited:
+    elif isinstance(outcome, RateLimited):
         state = _settle(
             publication,
             PublicationState.SCHEDULED,
-            reason=str(limited)[:500],
-            next_attempt_at=now + dt.timedelta(seconds=limited.retry_after),
+            reason=str(outcome)[:500],
+            next_attempt_at=now + dt.timedelta(seconds=outcome.retry_after),
             attempts=publication.attempts - 1,  # waiting its turn is not a failed attempt
         )
-    except (CredentialExpired, CredentialRevoked, PermissionMissing) as dead:
+    elif isinstance(outcome, (CredentialExpired, CredentialRevoked, PermissionMissing)):
         from sotong.channels.actions import _set_status
 
-        if not isinstance(dead, PermissionMissing):
-            _set_status(channel, ChannelStatus.NEEDS_RECONNECT, str(dead), None)
+        if not isinstance(outcome, PermissionMissing):
+            _set_status(channel, ChannelStatus.NEEDS_RECONNECT, str(outcome), None)
         state = _settle(
             publication,
             PublicationState.HELD,
             hold_reason=HoldReason.CHANNEL,
-            reason=str(dead)[:500],
+            reason=str(outcome)[:500],
         )
         _audit_publication(SYSTEM, publication, "publication.hold")
-    except TransientError as failure:
+    elif isinstance(outcome, TransientError):
         if publication.attempts >= MAX_ATTEMPTS:
             state = _settle(
                 publication,
                 PublicationState.FAILED,
                 reason=_("Gave up after %(count)d attempts: %(reason)s")
-                % {"count": publication.attempts, "reason": failure},
+                % {"count": publication.attempts, "reason": outcome},
             )
             _audit_publication(SYSTEM, publication, "publication.fail")
         else:
@@ -542,25 +844,23 @@ def publish(publication_id: int) -> str:
             state = _settle(
                 publication,
                 PublicationState.SCHEDULED,
-                reason=str(failure)[:500],
+                reason=str(outcome)[:500],
                 next_attempt_at=now + wait,
             )
-    except PlatformError as refused:
+    elif isinstance(outcome, PlatformError):
         # Rejected content, a duplicate, a missing page: trying again would not help.
-        state = _settle(publication, PublicationState.FAILED, reason=str(refused)[:500])
+        state = _settle(publication, PublicationState.FAILED, reason=str(outcome)[:500])
         _audit_publication(SYSTEM, publication, "publication.fail")
     else:
         state = _settle(
             publication,
             PublicationState.PUBLISHED,
-            external_id=published.external_id,
-            url=published.url,
+            external_id=outcome.external_id,
+            url=outcome.url,
             published_at=timezone.now(),
             reason="",
         )
         _audit_publication(SYSTEM, publication, "publication.publish")
-    finally:
-        connector.close()
     return state
 
 
@@ -571,7 +871,7 @@ def reconcile(publication: Publication) -> str:
     channel = publication.channel
     connector = connector_for(channel)
     try:
-        found = connector.find_published(_outbound(publication))
+        found = connector.find_published(_outbound(publication), limit=RECONCILE_DEPTH)
     except PlatformError as error:
         publication.next_attempt_at = timezone.now() + RECONCILE_AGAIN
         publication.reason = str(error)[:500]
@@ -579,34 +879,44 @@ def reconcile(publication: Publication) -> str:
         return publication.state
     finally:
         connector.close()
-    if found is not None:
-        state = _settle(
-            publication,
-            PublicationState.PUBLISHED,
-            external_id=found.external_id,
-            url=found.url,
-            published_at=found.created_at or timezone.now(),
-            reason="",
-            next_attempt_at=None,
+    with transaction.atomic():
+        # Settled meanwhile (by a person, or another dispatcher): that stands.
+        current = (
+            Publication.objects.select_for_update()
+            .filter(pk=publication.pk)
+            .values_list("state", flat=True)
+            .first()
         )
-        _audit_publication(SYSTEM, publication, "publication.reconcile")
-        return state
-    if Capability.LIST_POSTS in channel.capabilities:
+        if current != PublicationState.UNCONFIRMED:
+            return str(current)
+        if found is not None:
+            state = _settle(
+                publication,
+                PublicationState.PUBLISHED,
+                external_id=found.external_id,
+                url=found.url,
+                published_at=found.created_at or timezone.now(),
+                reason="",
+                next_attempt_at=None,
+            )
+            _audit_publication(SYSTEM, publication, "publication.reconcile")
+            return state
+        if Capability.LIST_POSTS in channel.capabilities:
+            return _settle(
+                publication,
+                PublicationState.SCHEDULED,
+                reason=_("Not found on the platform after an unconfirmed attempt; posting again."),
+                next_attempt_at=None,
+            )
         return _settle(
             publication,
-            PublicationState.SCHEDULED,
-            reason=_("Not found on the platform after an unconfirmed attempt; posting again."),
+            PublicationState.UNCONFIRMED,
+            reason=_(
+                "The platform cannot show whether the post went out: check the channel, then "
+                "confirm it or publish again."
+            ),
             next_attempt_at=None,
         )
-    return _settle(
-        publication,
-        PublicationState.UNCONFIRMED,
-        reason=_(
-            "The platform cannot show whether the post went out: check the channel, then "
-            "confirm it or publish again."
-        ),
-        next_attempt_at=None,
-    )
 
 
 @transaction.atomic
@@ -646,3 +956,34 @@ def confirm(by: Performer, publication: Publication, *, url: str) -> Publication
     publication.save()
     _audit_publication(by, publication, "publication.confirm", before)
     return publication
+
+
+# -- added for the publishing pages --------------------------------------------------------
+
+
+def adapted_text(channel: Channel, content: adapt.PostContent) -> str:
+    """The variant ``compose`` would write for ``channel`` (its own template included):
+    what the compose page's live preview shows before anything is saved."""
+    return adapt.adapt(channel.kind, content, _template(channel))
+
+
+@transaction.atomic
+def campaign_named(by: Performer, organisation: Organisation, name: str) -> Campaign:
+    """The organisation's campaign called ``name``; a new one if there is none yet, so an
+    author can start a campaign from the compose page by typing its name."""
+    require(by, Permission.DRAFT_POSTS, organisation)
+    name = " ".join(name.split())
+    if not name:
+        raise ValidationError({"campaign": _("Enter the campaign's name.")})
+    if len(name) > Campaign._meta.get_field("name").max_length:  # type: ignore[operator]
+        raise ValidationError({"campaign": _("The campaign's name is too long.")})
+    campaign, created = Campaign.objects.get_or_create(organisation=organisation, name=name)
+    if created:
+        audit.record(
+            actor_of(by),
+            "campaign.create",
+            campaign,
+            organisation=organisation,
+            after={"name": campaign.name},
+        )
+    return campaign

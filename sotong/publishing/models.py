@@ -3,6 +3,7 @@ variant to its channel exactly once."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import ClassVar
 
@@ -204,3 +205,197 @@ class Review(OrganisationOwned):
 
     def __str__(self) -> str:
         return f"{self.post}: {self.decision}"
+
+
+# -- series -------------------------------------------------------------------------------
+
+
+class SeriesKind(models.TextChoices):
+    QUEUE = "queue", _("Prepared items")
+    FEED = "feed", _("Data feed")
+
+
+class FeedFormat(models.TextChoices):
+    CSV = "csv", "CSV"
+    JSON = "json", "JSON"
+
+
+def default_lead_time() -> dt.timedelta:
+    return dt.timedelta(hours=24)
+
+
+def default_poll_interval() -> dt.timedelta:
+    return dt.timedelta(hours=1)
+
+
+class Series(OrganisationOwned):
+    """Posts that recur on an RFC 5545 rule: each occurrence takes the next prepared item
+    from the queue, or renders that day's rows of a data feed."""
+
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(
+        _("kind"), max_length=10, choices=SeriesKind.choices, default=SeriesKind.QUEUE
+    )
+    department = models.ForeignKey(
+        "core.Department",
+        on_delete=models.PROTECT,
+        related_name="series",
+        verbose_name=_("department"),
+    )
+    channels = models.ManyToManyField(
+        "channels.Channel", related_name="series", verbose_name=_("channels")
+    )
+    rule = models.TextField(_("recurrence rule"))
+    # DTSTART of the rule: occurrences count from here, at its time of day unless the rule
+    # says BYHOUR/BYMINUTE.
+    starts_at = models.DateTimeField(_("starts"))
+    skip_holidays = models.BooleanField(_("skip public holidays"), default=True)
+    pre_approved = models.BooleanField(_("pre-approved"), default=False)
+    approver = models.ForeignKey(
+        "core.Staff",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("approver"),
+    )
+    lead_time = models.DurationField(_("prepared ahead by"), default=default_lead_time)
+    active = models.BooleanField(_("active"), default=True)
+    hashtags = models.JSONField(_("hashtags"), default=list, blank=True)
+    created_by = models.ForeignKey(
+        "core.Staff", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # Every occurrence up to here is settled (a post made or skipped): materialising
+    # resumes after it instead of walking the rule from its start.
+    settled_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # Data feed series only.
+    title_template = models.CharField(_("title template"), max_length=300, blank=True)
+    body_template = models.TextField(_("body template"), blank=True)
+    date_column = models.CharField(_("date column"), max_length=50, default="date")
+    feed_url = models.URLField(_("feed address"), max_length=500, blank=True)
+    feed_format = models.CharField(
+        _("feed format"), max_length=10, choices=FeedFormat.choices, default=FeedFormat.CSV
+    )
+    feed_poll_interval = models.DurationField(_("fetched every"), default=default_poll_interval)
+    feed_next_fetch_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    department_path: ClassVar[str | None] = "department"
+
+    class Meta:
+        verbose_name = _("series")
+        verbose_name_plural = _("series")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "name"], name="series_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SeriesItem(OrganisationOwned):
+    """A prepared post waiting in a series' queue; used by one occurrence."""
+
+    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="items")
+    position = models.PositiveIntegerField(_("position"), default=0)
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("body"))
+    link = models.URLField(_("link"), blank=True)
+    hashtags = models.JSONField(_("hashtags"), default=list, blank=True)
+    post = models.ForeignKey(
+        Post, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    department_path: ClassVar[str | None] = "series__department"
+
+    class Meta:
+        verbose_name = _("series item")
+        verbose_name_plural = _("series items")
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class OccurrenceState(models.TextChoices):
+    # Known, not yet prepared (the queue is empty, the feed has no rows yet, …).
+    WAITING = "waiting", _("Waiting")
+    CREATED = "created", _("Post created")
+    SKIPPED = "skipped", _("Skipped")
+
+
+class SeriesOccurrence(OrganisationOwned):
+    """One occurrence of a series' rule. Unique per (series, time): however many workers
+    prepare it, and however often after a crash, it makes at most one post."""
+
+    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="occurrences")
+    at = models.DateTimeField(_("time"))
+    state = models.CharField(
+        _("state"),
+        max_length=10,
+        choices=OccurrenceState.choices,
+        default=OccurrenceState.WAITING,
+    )
+    post = models.ForeignKey(
+        Post, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    # When the owners were told the queue has nothing for this occurrence (once only).
+    warned_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    department_path: ClassVar[str | None] = "series__department"
+
+    class Meta:
+        verbose_name = _("series occurrence")
+        verbose_name_plural = _("series occurrences")
+        ordering = ["-at"]
+        constraints = [
+            models.UniqueConstraint(fields=["series", "at"], name="series_occurrence_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.series} @ {self.at:%Y-%m-%d %H:%M}"
+
+
+class FeedSource(models.TextChoices):
+    UPLOAD = "upload", _("Uploaded file")
+    URL = "url", _("Fetched from the address")
+
+
+class FeedVersion(OrganisationOwned):
+    """What a data feed held when it was uploaded or fetched: the bytes as received, and
+    the rows read from them or why they could not be read. Only the newest is used."""
+
+    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="feed_versions")
+    source = models.CharField(_("source"), max_length=10, choices=FeedSource.choices)
+    name = models.CharField(_("file or address"), max_length=500, blank=True)
+    content = models.BinaryField(blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    rows = models.JSONField(default=list, blank=True)
+    columns = models.JSONField(default=list, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+    # The last time the same bytes were fetched again.
+    checked_at = models.DateTimeField(_("last checked"), default=timezone.now)
+    by = models.ForeignKey(
+        "core.Staff", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    department_path: ClassVar[str | None] = "series__department"
+
+    class Meta:
+        verbose_name = _("feed version")
+        verbose_name_plural = _("feed versions")
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.series} @ {self.received_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def ok(self) -> bool:
+        return not self.error

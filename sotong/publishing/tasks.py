@@ -6,13 +6,28 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from django.tasks import task
+from django.tasks import TaskContext, task
+from django.utils import timezone
 
 from sotong.core.scheduler import periodic
 from sotong.publishing import actions
 
 
-@periodic(every=dt.timedelta(seconds=10))
-@task(queue_name="platform")
-def dispatch_due_publications() -> dict[str, int]:
-    return dataclasses.asdict(actions.dispatch_due())
+@periodic(every=actions.DISPATCH_EVERY)
+@task(queue_name="platform", takes_context=True)
+def dispatch_due_publications(context: TaskContext) -> dict[str, int]:
+    """Dispatch continuously until DISPATCH_SPAN after this task was enqueued (at least one
+    pass): a late start on a busy queue shortens the run instead of piling runs up."""
+    enqueued_at = context.task_result.enqueued_at or timezone.now()
+    seconds = (enqueued_at + actions.DISPATCH_SPAN - timezone.now()).total_seconds()
+    return dataclasses.asdict(actions.dispatch_for(max(0.0, seconds)))
+
+
+@periodic(every=dt.timedelta(minutes=5))
+@task(queue_name="default")
+def prepare_series_posts() -> dict[str, int]:
+    """Fetch the data feeds that are due and prepare the posts of series occurrences
+    within each series' lead time (each occurrence once, however often this runs)."""
+    from sotong.publishing import series
+
+    return dataclasses.asdict(series.materialise_due())

@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from sotong.web.navigation import SECTIONS
 
 # Apps whose pages live under another section of the navigation.
-NAMESPACE_SECTIONS = {"channels": "settings"}
+NAMESPACE_SECTIONS = {"channels": "settings", "publishing": "compose"}
 
 
 def shell(request: HttpRequest) -> dict[str, Any]:
@@ -20,7 +20,7 @@ def shell(request: HttpRequest) -> dict[str, Any]:
         active = (
             ("home" if match.url_name == "home" else "settings")
             if match.namespace == "web"
-            else match.namespace
+            else NAMESPACE_SECTIONS.get(match.namespace, match.namespace)
         )
     return {
         "staff": staff,

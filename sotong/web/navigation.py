@@ -27,7 +27,8 @@ class Section:
 SECTIONS = [
     Section("home", _("Home"), "web:home", "h"),
     Section("compose", _("Compose"), "publishing:compose", "c"),
-    Section("calendar", _("Calendar"), "publishing:calendar", "k"),
+    Section("calendar", _("Calendar"), "calendar:month", "k"),
+    Section("series", _("Series"), "series:list", "r"),
     Section("inbox", _("Inbox"), "inbox:index", "i"),
     Section("participation", _("Participation"), "participation:index", "p"),
     Section("analytics", _("Analytics"), "analytics:dashboard", "a"),

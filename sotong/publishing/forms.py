@@ -1,0 +1,167 @@
+"""Forms of the publishing pages. They parse what a person typed; the actions decide."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from sotong.channels.models import Channel
+from sotong.core.models import Department, Staff
+from sotong.publishing import adapt, selectors
+from sotong.publishing.models import DEFAULT_TOPICS, Campaign, PostStatus
+from sotong.web.forms import NoColon
+
+# A publish time typed to the minute is up to a minute old when it is sent.
+PAST_GRACE = dt.timedelta(minutes=1)
+
+
+class DateTimeLocalInput(forms.DateTimeInput):
+    """The browser's date-and-time picker; the value is Seoul time (the site's zone)."""
+
+    input_type = "datetime-local"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs, format="%Y-%m-%dT%H:%M")
+
+
+def publish_time_field(label: Any, *, required: bool = True) -> forms.DateTimeField:
+    return forms.DateTimeField(
+        label=label,
+        required=required,
+        widget=DateTimeLocalInput(),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
+        help_text=_("Seoul time."),
+        error_messages={
+            "invalid": _("Enter a date and time, e.g. 2026-11-24 09:00."),
+            "required": _("Choose when it goes out."),
+        },
+    )
+
+
+class ChannelChoices(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        channel: Channel = obj
+        return f"{channel.name} ({channel.get_kind_display()})"
+
+
+class ComposeForm(NoColon, forms.Form):
+    department: forms.ModelChoiceField[Department] = forms.ModelChoiceField(
+        label=_("Department"), queryset=Department.objects.none(), empty_label=None
+    )
+    title = forms.CharField(label=_("Title"), max_length=200)
+    body = forms.CharField(label=_("Body"), widget=forms.Textarea(attrs={"rows": 8}))
+    link = forms.URLField(
+        label=_("Link"),
+        required=False,
+        assume_scheme="https",
+        help_text=_("Optional: the page with the details."),
+    )
+    hashtags = forms.CharField(
+        label=_("Hashtags"),
+        required=False,
+        max_length=500,
+        help_text=_("Separated by spaces or commas, e.g. #순천 #국가정원"),
+    )
+    topics = forms.MultipleChoiceField(
+        label=_("Topics"),
+        required=False,
+        choices=[(topic, topic) for topic in DEFAULT_TOPICS],
+        widget=forms.CheckboxSelectMultiple,
+    )
+    campaign: forms.ModelChoiceField[Campaign] = forms.ModelChoiceField(
+        label=_("Campaign"),
+        queryset=Campaign.objects.none(),
+        required=False,
+        empty_label=_("None"),
+    )
+    new_campaign = forms.CharField(
+        label=_("Or a new campaign"),
+        required=False,
+        max_length=100,
+        help_text=_("Type a name to start a campaign, e.g. 순천만갈대축제 2026."),
+    )
+    channels = ChannelChoices(
+        label=_("Channels"),
+        queryset=Channel.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Choose at least one channel.")},
+    )
+    publish_at = publish_time_field(_("Publish at"), required=False)
+
+    def __init__(self, *args: Any, staff: Staff, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["department"].queryset = selectors.writable_departments(staff)  # type: ignore[attr-defined]
+        self.fields["campaign"].queryset = selectors.campaigns(staff)  # type: ignore[attr-defined]
+        channel_ids = [channel.pk for channel in selectors.postable_channels(staff)]
+        self.fields["channels"].queryset = Channel.objects.filter(pk__in=channel_ids).order_by(  # type: ignore[attr-defined]
+            "name"
+        )
+        if staff.department_id is not None and not self.is_bound:
+            self.initial.setdefault("department", staff.department_id)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("campaign") and data.get("new_campaign", "").strip():
+            self.add_error(
+                "new_campaign", _("Choose a campaign or type a new one's name, not both.")
+            )
+        return data
+
+    def hashtag_list(self) -> tuple[str, ...]:
+        return adapt.parse_hashtags(self.cleaned_data.get("hashtags", ""))
+
+
+class SubmitForm(NoColon, forms.Form):
+    publish_at = publish_time_field(_("Publish at"))
+
+    def clean_publish_at(self) -> dt.datetime:
+        value: dt.datetime = self.cleaned_data["publish_at"]
+        if value < timezone.now() - PAST_GRACE:
+            raise forms.ValidationError(_("That time has passed; choose a later one."))
+        return value
+
+
+class DecisionForm(NoColon, forms.Form):
+    comment = forms.CharField(
+        label=_("Comment"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Required when you request changes or reject."),
+    )
+
+
+class VariantForm(NoColon, forms.Form):
+    text = forms.CharField(label=_("Text"), widget=forms.Textarea(attrs={"rows": 8}))
+
+
+class ConfirmForm(NoColon, forms.Form):
+    url = forms.URLField(
+        label=_("Address of the post"),
+        max_length=500,
+        assume_scheme="https",
+        error_messages={
+            "required": _("Enter the post's address on the platform."),
+            "invalid": _("Enter the post's address on the platform."),
+        },
+    )
+
+
+class RescheduleForm(NoColon, forms.Form):
+    due_at = publish_time_field(_("New time"))
+
+
+class PostFilterForm(NoColon, forms.Form):
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("All")), *PostStatus.choices]
+    )
+    mine = forms.BooleanField(label=_("Only mine"), required=False)
+
+
+def initial_publish_time(now: dt.datetime | None = None) -> dt.datetime:
+    """The next full hour in Seoul: a sensible default that is never in the past."""
+    local = timezone.localtime(now or timezone.now())
+    return (local + dt.timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)

@@ -1,0 +1,168 @@
+"""Dispatch under load: publications sent side by side, each channel paced by its
+platform's limits, a channel in doubt paused, a dead claimer's work reconciled, and two
+dispatcher processes racing on the same claims publishing each publication once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import subprocess
+import sys
+from collections import Counter
+
+import pytest
+from django.utils import timezone
+
+from sotong.publishing import actions
+from sotong.publishing.models import Publication, PublicationState
+from sotong.publishing.tests.test_actions import PAGE_ID, approved_and_due, connect, write
+from sotong.simulator.core import Latency
+from sotong.simulator.facebook import DEMO_ACCOUNTS as FACEBOOK_ACCOUNTS
+
+HELPER = "sotong.publishing.tests.dispatch_helper"
+
+
+@pytest.fixture
+def author(city, make_staff):
+    from sotong.core.roles import Role
+
+    return make_staff(city, Role.DEPARTMENT_AUTHOR, "sewer")
+
+
+@pytest.fixture
+def editor(city, make_staff):
+    from sotong.core.roles import Role
+
+    return make_staff(city, Role.PR_EDITOR, "pr")
+
+
+def due_posts(author, editor, city, channel, count: int) -> list[Publication]:
+    publications = []
+    for number in range(count):
+        post = write(author, city, [channel], title=f"공지 {number}", body=f"본문 {number}번")
+        publications.append(approved_and_due(author, editor, post))
+    return publications
+
+
+def page_posts(sim) -> list[str]:
+    page = sim.simulator["facebook"].pages[PAGE_ID]
+    return [sim.simulator["facebook"].objects[pid]["message"] for pid in page.post_ids]
+
+
+@pytest.mark.multiprocess
+def test_a_round_publishes_side_by_side_each_once(run_sotong, sim) -> None:
+    """`sotong publish due` on a file database: six due, three threads, each posted once."""
+    sim.simulator["facebook"].populate_demo(FACEBOOK_ACCOUNTS[0], "")
+    before = len(page_posts(sim))
+    env = {**run_sotong.env, "SOTONG_PUBLISH_CONCURRENCY": "3"}
+    run = functools.partial(subprocess.run, env=env, capture_output=True, text=True, timeout=120)
+    run([sys.executable, "-m", HELPER, "setup", sim.platform_url("facebook"), "6", "0"], check=True)
+    result = run([sys.executable, "-m", "sotong", "publish", "due"])
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["published"] == 6
+    states = json.loads(run([sys.executable, "-m", HELPER, "states"], check=True).stdout)
+    assert states["states"] == {"published": 6}
+    posts = page_posts(sim)[before:]
+    assert len(posts) == len(set(posts)) == 6
+
+
+def test_claims_follow_the_platforms_rate_limit(city, sim, author, editor, monkeypatch) -> None:
+    telegram = connect(city, sim, "telegram")
+    sim.simulator["telegram"].max_messages_per_minute_per_chat = 2
+    monkeypatch.setitem(actions.PUBLISH_PACES, "telegram", actions.Pace(2, dt.timedelta(minutes=1)))
+    due_posts(author, editor, city, telegram, 3)
+    now = timezone.now()
+    assert len(actions.claim_due(now)) == 2  # the third waits for the window
+    assert actions.claim_due(now) == []
+    later = now + dt.timedelta(minutes=1) + actions.PACE_MARGIN + dt.timedelta(seconds=1)
+    assert len(actions.claim_due(later)) == 1
+    Publication.objects.update(state=PublicationState.SCHEDULED, claimed_at=None)
+    # Published for real: no call is spent on a 429.
+    result = actions.dispatch_due()
+    assert (result.published, result.retrying) == (2, 0)
+    assert not [r for r in sim.simulator.recorded("telegram") if r.status == 429]
+
+
+def test_a_channel_in_doubt_takes_no_new_posts(city, sim, author, editor) -> None:
+    facebook = connect(city, sim, "facebook")
+    first, second = due_posts(author, editor, city, facebook, 2)
+    Publication.objects.filter(pk=first.pk).update(
+        state=PublicationState.UNCONFIRMED, next_attempt_at=timezone.now() + dt.timedelta(hours=1)
+    )
+    assert actions.claim_due(timezone.now()) == []
+    # Left to a person (no automatic check pending): the channel goes on.
+    Publication.objects.filter(pk=first.pk).update(next_attempt_at=None)
+    assert actions.claim_due(timezone.now()) == [second.pk]
+
+
+def test_a_dead_claimers_work_is_checked_then_posted_once(city, sim, author, editor) -> None:
+    facebook = connect(city, sim, "facebook")
+    (publication,) = due_posts(author, editor, city, facebook, 1)
+    actions.claim_due(timezone.now())
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    host, _pid, namespace = actions.worker_name().split(":")
+    Publication.objects.filter(pk=publication.pk).update(claimed_by=f"{host}:{dead}:{namespace}")
+    before = len(page_posts(sim))
+    assert actions.dispatch_due().claimed == 0  # unconfirmed, checked after the grace
+    publication.refresh_from_db()
+    assert publication.state == PublicationState.UNCONFIRMED
+    result = actions.dispatch_due(timezone.now() + actions.DOUBT_GRACE)
+    publication.refresh_from_db()
+    assert (result.reconciled, result.published) == (0, 1)
+    assert publication.state == PublicationState.PUBLISHED
+    assert len(page_posts(sim)) == before + 1
+
+
+def test_a_live_claimer_is_left_alone(city, sim, author, editor) -> None:
+    facebook = connect(city, sim, "facebook")
+    due_posts(author, editor, city, facebook, 1)
+    actions.claim_due(timezone.now())  # this process: alive
+    actions.dispatch_due()
+    assert Publication.objects.get().state == PublicationState.PUBLISHING
+
+
+@pytest.mark.multiprocess
+def test_two_dispatcher_processes_never_publish_one_twice(run_sotong, sim) -> None:
+    env = {**run_sotong.env, "SOTONG_PUBLISH_CONCURRENCY": "4"}
+
+    def helper(*args: str, **kwargs) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", HELPER, *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+            **kwargs,
+        )
+
+    sim.simulator["facebook"].populate_demo(FACEBOOK_ACCOUNTS[0], "")
+    sim.simulator.latency["facebook"] = Latency(0.01, 0.05)
+    before = len(page_posts(sim))
+    helper("setup", sim.platform_url("facebook"), "120", "2")
+    racers = [
+        subprocess.Popen(
+            [sys.executable, "-m", HELPER, "dispatch", "4"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [racer.communicate(timeout=120) for racer in racers]
+    assert [racer.returncode for racer in racers] == [0, 0], outputs
+    published = [json.loads(out)["published"] for out, _err in outputs]
+    assert sum(published) == 120
+    assert all(count > 0 for count in published)  # both took part
+    states = json.loads(helper("states").stdout)
+    assert states["states"] == {"published": 120}
+    posts = Counter(page_posts(sim)[before:])
+    assert len(posts) == 120
+    assert set(posts.values()) == {1}

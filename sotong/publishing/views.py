@@ -1,0 +1,446 @@
+"""Publishing pages: compose with a live per-channel preview, the post with its variants,
+approval and publications, the approval queue and the list of posts. Thin: they parse
+input, call an action and render; the actions check permissions (PermissionDenied is the
+403 page) and rules (ValidationError is shown on the form, in Korean)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django import forms as django_forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from sotong.channels.models import Channel
+from sotong.core.models import Staff
+from sotong.core.roles import Capability as Permission
+from sotong.platforms.base import Capability
+from sotong.publishing import actions, adapt, forms, selectors
+from sotong.publishing.models import (
+    Post,
+    PostStatus,
+    Publication,
+    PublicationState,
+    Variant,
+)
+from sotong.web.decorators import staff_required
+
+POST_ACTIONS = ("submit", "approve", "request_changes", "reject")
+PUBLICATION_ACTIONS = ("retry", "confirm", "reschedule")
+EDITABLE = (
+    PostStatus.DRAFT,
+    PostStatus.CHANGES_REQUESTED,
+    PostStatus.IN_REVIEW,
+    PostStatus.APPROVED,
+)
+
+
+def _staff(request: HttpRequest) -> Staff:
+    staff: Staff = request.staff  # type: ignore[attr-defined]
+    return staff
+
+
+def _add_errors(form: django_forms.Form, error: ValidationError) -> None:
+    """An action's ValidationError on the form: on its field where the form has one."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            target = field if field in form.fields else None
+            for message in ValidationError(errors).messages:
+                form.add_error(target, message)
+    else:
+        for message in error.messages:
+            form.add_error(None, message)
+
+
+# -- how a text fits its channel, in words ---------------------------------------------------
+
+
+def problem_label(problem: str) -> str:
+    """adapt.measure's problem codes ('too_long:12') in words a person can act on."""
+    code, _sep, number = problem.partition(":")
+    if code == "too_long":
+        return _("%(count)s characters too long") % {"count": number}
+    if code == "empty":
+        return _("The text is empty")
+    if code == "image_required":
+        return _("An image is required")
+    if code == "too_many_images":
+        return _("At most %(count)s images") % {"count": number}
+    if code == "too_many_hashtags":
+        return _("At most %(count)s hashtags") % {"count": number}
+    return problem
+
+
+@dataclass(frozen=True)
+class FitView:
+    """A variant's fit as the pages show it."""
+
+    length: int
+    limit: int | None
+    remaining: int | None
+    fits: bool
+    problems: list[str]
+
+    @classmethod
+    def of(cls, fit: adapt.Fit) -> FitView:
+        return cls(
+            length=fit.weighted_length,
+            limit=fit.limit,
+            remaining=fit.remaining,
+            fits=fit.fits,
+            problems=[problem_label(problem) for problem in fit.problems],
+        )
+
+
+@dataclass(frozen=True)
+class PreviewItem:
+    channel: Channel
+    text: str
+    fit: FitView
+    by_hand: bool
+
+
+def _by_hand(channel: Channel) -> bool:
+    capabilities = channel.capabilities
+    return Capability.MANUAL_PUBLISH in capabilities and not (
+        capabilities & {Capability.PUBLISH_TEXT, Capability.PUBLISH_IMAGE}
+    )
+
+
+# -- compose and preview ---------------------------------------------------------------------
+
+
+@staff_required(Permission.DRAFT_POSTS)
+def compose(request: HttpRequest) -> HttpResponse:
+    staff = _staff(request)
+    form = forms.ComposeForm(request.POST or None, staff=staff)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            # One unit: a campaign typed for a post that then fails is not left behind.
+            with transaction.atomic():
+                campaign = data["campaign"]
+                if data["new_campaign"].strip():
+                    campaign = actions.campaign_named(
+                        staff, staff.organisation, data["new_campaign"]
+                    )
+                post = actions.compose(
+                    staff,
+                    staff.organisation,
+                    department=data["department"],
+                    title=data["title"],
+                    body=data["body"],
+                    link=data["link"],
+                    hashtags=form.hashtag_list(),
+                    topics=data["topics"],
+                    campaign=campaign,
+                    channels=list(data["channels"]),
+                    publish_at=data["publish_at"],
+                )
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, _("The post is saved as a draft."))
+            return redirect("publishing:post", pk=post.pk)
+    return render(
+        request,
+        "publishing/compose.html",
+        {"form": form, "preview": _preview_items(form) if form.is_bound else []},
+    )
+
+
+def _preview_items(form: forms.ComposeForm) -> list[PreviewItem]:
+    """Each chosen channel's variant of what is typed so far, even if the form is not yet
+    complete: the preview follows the author as they write."""
+    data = form.data
+    content = adapt.PostContent(
+        title=str(data.get("title", "")).strip(),
+        body=str(data.get("body", "")).strip(),
+        link=str(data.get("link", "")).strip(),
+        hashtags=adapt.parse_hashtags(str(data.get("hashtags", ""))),
+    )
+    chosen = {str(value) for value in data.getlist("channels")}  # type: ignore[attr-defined]
+    channels = form.fields["channels"].queryset  # type: ignore[attr-defined]
+    items = []
+    for channel in channels:
+        if str(channel.pk) not in chosen:
+            continue
+        text = actions.adapted_text(channel, content)
+        items.append(
+            PreviewItem(
+                channel, text, FitView.of(adapt.measure(channel.kind, text)), _by_hand(channel)
+            )
+        )
+    return items
+
+
+@require_POST
+@staff_required(Permission.DRAFT_POSTS)
+def preview(request: HttpRequest) -> HttpResponse:
+    """HTMX: the live preview of the compose form, or the live fit of one variant's text
+    being edited (``variant`` and ``text``)."""
+    staff = _staff(request)
+    if "variant" in request.POST:
+        variant = get_object_or_404(selectors.variants(staff), pk=request.POST["variant"])
+        # The textarea's own name on the post page; plain ``text`` for other callers.
+        text = request.POST.get(f"variant-{variant.pk}-text", request.POST.get("text", "")).strip()
+        return render(
+            request,
+            "publishing/_fit.html",
+            {"fit": FitView.of(adapt.measure(variant.channel.kind, text)), "live": True},
+        )
+    form = forms.ComposeForm(request.POST, staff=staff)
+    return render(request, "publishing/_preview.html", {"preview": _preview_items(form)})
+
+
+# -- the post ----------------------------------------------------------------------------------
+
+
+@dataclass
+class VariantView:
+    variant: Variant
+    fit: FitView
+    form: forms.VariantForm
+
+
+@dataclass
+class PublicationView:
+    publication: Publication
+    by_hand: bool
+    confirm_form: forms.ConfirmForm | None
+    reschedule_form: forms.RescheduleForm | None
+    can_retry: bool
+
+
+def _render_post(
+    request: HttpRequest,
+    post: Post,
+    *,
+    status: int = 200,
+    submit_form: forms.SubmitForm | None = None,
+    decision_form: forms.DecisionForm | None = None,
+    variant_forms: dict[int, forms.VariantForm] | None = None,
+    publication_forms: dict[int, django_forms.Form] | None = None,
+) -> HttpResponse:
+    """The post page; a form that failed comes back bound, with its errors and input. A
+    form the post's state no longer offers (someone else decided first) has its errors
+    shown as messages instead."""
+    staff = _staff(request)
+    variant_forms = variant_forms or {}
+    publication_forms = publication_forms or {}
+    can_draft = staff.can(Permission.DRAFT_POSTS)
+    can_publish = staff.can(Permission.PUBLISH)
+    can_submit = can_draft and post.status in (PostStatus.DRAFT, PostStatus.CHANGES_REQUESTED)
+    can_decide = staff.can(Permission.APPROVE_POSTS) and post.status == PostStatus.IN_REVIEW
+    unshown: list[django_forms.Form] = []
+    if submit_form is not None and not can_submit:
+        unshown.append(submit_form)
+    if decision_form is not None and not can_decide:
+        unshown.append(decision_form)
+    variants = [
+        VariantView(
+            variant,
+            FitView.of(actions.variant_fit(variant)),
+            variant_forms.get(variant.pk)
+            or forms.VariantForm(initial={"text": variant.text}, prefix=f"variant-{variant.pk}"),
+        )
+        for variant in post.variants.select_related("channel")
+    ]
+    publications = []
+    for publication in (
+        selectors.publications(staff).filter(variant__post=post).order_by("channel__name")
+    ):
+        view = PublicationView(
+            publication,
+            by_hand=_by_hand(publication.channel),
+            confirm_form=None,
+            reschedule_form=None,
+            can_retry=can_publish
+            and publication.state in (PublicationState.UNCONFIRMED, PublicationState.FAILED),
+        )
+        bound = publication_forms.get(publication.pk)
+        if (
+            can_publish
+            and publication.state in (PublicationState.UNCONFIRMED, PublicationState.BY_HAND)
+            and post.status == PostStatus.APPROVED
+        ):
+            view.confirm_form = (
+                bound
+                if isinstance(bound, forms.ConfirmForm)
+                else forms.ConfirmForm(prefix=f"confirm-{publication.pk}")
+            )
+        if can_publish and publication.state in actions.OPEN_STATES:
+            view.reschedule_form = (
+                bound
+                if isinstance(bound, forms.RescheduleForm)
+                else forms.RescheduleForm(
+                    initial={"due_at": publication.due_at},
+                    prefix=f"reschedule-{publication.pk}",
+                )
+            )
+        if bound is not None and bound not in (view.confirm_form, view.reschedule_form):
+            unshown.append(bound)
+        publications.append(view)
+    for form in unshown:
+        for message in form.non_field_errors():
+            messages.error(request, str(message))
+    return render(
+        request,
+        "publishing/post.html",
+        {
+            "post": post,
+            "variants": variants,
+            "publications": publications,
+            "reviews": post.reviews.select_related("by"),
+            # Once a variant is out, changes are made on the platform (edit_variant says so).
+            "can_edit": can_draft
+            and post.status in EDITABLE
+            and not any(p.publication.state == PublicationState.PUBLISHED for p in publications),
+            "can_submit": can_submit,
+            "can_decide": can_decide,
+            "submit_form": submit_form
+            or forms.SubmitForm(
+                initial={"publish_at": post.publish_at or forms.initial_publish_time()}
+            ),
+            "decision_form": decision_form or forms.DecisionForm(),
+        },
+        status=status,
+    )
+
+
+@staff_required()
+def post_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    post = get_object_or_404(selectors.posts(_staff(request)), pk=pk)
+    return _render_post(request, post)
+
+
+@require_POST
+@staff_required()
+def post_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    if action not in POST_ACTIONS:
+        raise Http404
+    staff = _staff(request)
+    post = get_object_or_404(selectors.posts(staff), pk=pk)
+    if action == "submit":
+        submit_form = forms.SubmitForm(request.POST)
+        if not submit_form.is_valid():
+            return _render_post(request, post, status=400, submit_form=submit_form)
+        try:
+            actions.submit(staff, post, publish_at=submit_form.cleaned_data["publish_at"])
+        except ValidationError as error:
+            _add_errors(submit_form, error)
+            return _render_post(request, post, status=400, submit_form=submit_form)
+        messages.success(request, _("Sent for approval."))
+        return redirect("publishing:post", pk=post.pk)
+    decision_form = forms.DecisionForm(request.POST)
+    decision_form.is_valid()
+    comment = decision_form.cleaned_data.get("comment", "")
+    try:
+        if action == "approve":
+            actions.approve(staff, post, comment=comment)
+            done = _("Approved: it goes out at its time.")
+        elif action == "request_changes":
+            actions.request_changes(staff, post, comment=comment)
+            done = _("Changes requested.")
+        else:
+            actions.reject(staff, post, comment=comment)
+            done = _("Rejected.")
+    except ValidationError as error:
+        _add_errors(decision_form, error)
+        return _render_post(request, post, status=400, decision_form=decision_form)
+    messages.success(request, done)
+    return redirect("publishing:post", pk=post.pk)
+
+
+@require_POST
+@staff_required(Permission.DRAFT_POSTS)
+def variant_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    staff = _staff(request)
+    variant = get_object_or_404(selectors.variants(staff), pk=pk)
+    form = forms.VariantForm(request.POST, prefix=f"variant-{variant.pk}")
+    if form.is_valid():
+        try:
+            actions.edit_variant(staff, variant, form.cleaned_data["text"])
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(
+                request, _("The text for %(channel)s is saved.") % {"channel": variant.channel.name}
+            )
+            return redirect("publishing:post", pk=variant.post_id)
+    return _render_post(request, variant.post, status=400, variant_forms={variant.pk: form})
+
+
+@require_POST
+@staff_required(Permission.PUBLISH)
+def publication_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    if action not in PUBLICATION_ACTIONS:
+        raise Http404
+    staff = _staff(request)
+    publication = get_object_or_404(selectors.publications(staff), pk=pk)
+    post = publication.variant.post
+    channel = publication.channel.name
+    form: django_forms.Form | None = None
+    try:
+        if action == "retry":
+            actions.retry(staff, publication)
+            done = _("%(channel)s: it goes out again in the next round.") % {"channel": channel}
+        elif action == "confirm":
+            form = forms.ConfirmForm(request.POST, prefix=f"confirm-{publication.pk}")
+            if not form.is_valid():
+                return _render_post(request, post, status=400, publication_forms={pk: form})
+            actions.confirm(staff, publication, url=form.cleaned_data["url"])
+            done = _("%(channel)s: recorded as published.") % {"channel": channel}
+        else:
+            form = forms.RescheduleForm(request.POST, prefix=f"reschedule-{publication.pk}")
+            if not form.is_valid():
+                return _render_post(request, post, status=400, publication_forms={pk: form})
+            actions.reschedule(staff, publication, form.cleaned_data["due_at"])
+            done = _("%(channel)s: moved.") % {"channel": channel}
+    except ValidationError as error:
+        if form is None:
+            messages.error(request, " ".join(error.messages))
+            return redirect("publishing:post", pk=post.pk)
+        _add_errors(form, error)
+        return _render_post(request, post, status=400, publication_forms={pk: form})
+    messages.success(request, done)
+    return redirect("publishing:post", pk=post.pk)
+
+
+# -- lists -------------------------------------------------------------------------------------
+
+
+@staff_required()
+def post_list(request: HttpRequest) -> HttpResponse:
+    staff = _staff(request)
+    form = forms.PostFilterForm(request.GET or None)
+    posts = selectors.posts(staff).prefetch_related("variants__channel")
+    if form.is_valid():
+        if form.cleaned_data["status"]:
+            posts = posts.filter(status=form.cleaned_data["status"])
+        if form.cleaned_data["mine"]:
+            posts = posts.filter(author=staff)
+    return render(
+        request,
+        "publishing/posts.html",
+        {
+            "form": form,
+            "posts": posts,
+            "can_draft": staff.can(Permission.DRAFT_POSTS),
+            "can_approve": staff.can(Permission.APPROVE_POSTS),
+        },
+    )
+
+
+@staff_required(Permission.APPROVE_POSTS)
+def approvals(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "publishing/approvals.html",
+        {"posts": selectors.awaiting_approval(_staff(request))},
+    )
