@@ -416,8 +416,10 @@ def cmd_demo(args: argparse.Namespace) -> None:
 def supervise(children: dict[str, subprocess.Popen[bytes]], console: object) -> None:
     """Wait until Ctrl-C/SIGTERM or a child exits, then stop every child cleanly."""
     stopping = threading.Event()
+    received: list[int] = []
 
     def request_stop(signum: int, frame: object) -> None:
+        received.append(signum)
         stopping.set()
 
     signal.signal(signal.SIGINT, request_stop)
@@ -429,9 +431,12 @@ def supervise(children: dict[str, subprocess.Popen[bytes]], console: object) -> 
                 failed = name
                 stopping.set()
         stopping.wait(0.5)
-    for child in children.values():
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
+    # Ctrl-C reaches the whole process group: the children are already stopping, and a
+    # second signal would make a worker abandon the task it is finishing.
+    if received[:1] != [signal.SIGINT]:
+        for child in children.values():
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
     deadline = time.monotonic() + 15
     for child in children.values():
         try:

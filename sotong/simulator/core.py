@@ -614,6 +614,9 @@ class _QuietHandler(WSGIRequestHandler):
 class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog of 5 drops connections when many workers call at
+    # once (a benchmark, a busy demo); platforms' own servers do not.
+    request_queue_size = 256
 
 
 class RunningSimulator:
