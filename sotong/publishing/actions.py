@@ -180,7 +180,7 @@ def _back_to_review(by: Performer, post: Post, why: str) -> None:
 @transaction.atomic
 def edit_variant(by: Performer, variant: Variant, text: str) -> Variant:
     """The author's own wording for one channel."""
-    post = Post.objects.select_for_update().get(pk=variant.post_id)
+    post = Post.objects.select_for_update(of=("self",)).get(pk=variant.post_id)
     require(by, Permission.DRAFT_POSTS, post.organisation_id)
     _check_department(by, post.department)
     _require_editable(post)
@@ -308,7 +308,7 @@ def reject(by: Performer, post: Post, *, comment: str) -> Post:
 
 def _decide(by: Performer, post: Post, decision: str, status: str, comment: str) -> Post:
     require(by, Permission.APPROVE_POSTS, post.organisation_id)
-    post = Post.objects.select_for_update().get(pk=post.pk)
+    post = Post.objects.select_for_update(of=("self",)).get(pk=post.pk)
     if post.status != PostStatus.IN_REVIEW:
         raise ValidationError(_("Only a post awaiting approval can be decided on."))
     before = {"status": post.status}
@@ -335,7 +335,7 @@ def _decide(by: Performer, post: Post, decision: str, status: str, comment: str)
 def reschedule(by: Performer, publication: Publication, due_at: dt.datetime) -> Publication:
     """Move a publication that has not gone out; a held one is released if it may go."""
     require(by, Permission.PUBLISH, publication.organisation_id)
-    publication = Publication.objects.select_for_update().get(pk=publication.pk)
+    publication = Publication.objects.select_for_update(of=("self",)).get(pk=publication.pk)
     if publication.state not in OPEN_STATES:
         raise ValidationError(_("Only a publication that has not gone out can be moved."))
     before = {"due_at": publication.due_at, "state": publication.state}
@@ -882,7 +882,7 @@ def reconcile(publication: Publication) -> str:
     with transaction.atomic():
         # Settled meanwhile (by a person, or another dispatcher): that stands.
         current = (
-            Publication.objects.select_for_update()
+            Publication.objects.select_for_update(of=("self",))
             .filter(pk=publication.pk)
             .values_list("state", flat=True)
             .first()
@@ -923,7 +923,7 @@ def reconcile(publication: Publication) -> str:
 def retry(by: Performer, publication: Publication) -> Publication:
     """A person has checked: the unconfirmed or failed publication goes out again now."""
     require(by, Permission.PUBLISH, publication.organisation_id)
-    publication = Publication.objects.select_for_update().get(pk=publication.pk)
+    publication = Publication.objects.select_for_update(of=("self",)).get(pk=publication.pk)
     if publication.state not in (PublicationState.UNCONFIRMED, PublicationState.FAILED):
         raise ValidationError(_("Only an unconfirmed or failed publication can be retried."))
     before = {"state": publication.state}
@@ -940,7 +940,7 @@ def confirm(by: Performer, publication: Publication, *, url: str) -> Publication
     """A person confirms the post is on the platform at ``url``: an unconfirmed one, or a
     by-hand one they have just posted."""
     require(by, Permission.PUBLISH, publication.organisation_id)
-    publication = Publication.objects.select_for_update().get(pk=publication.pk)
+    publication = Publication.objects.select_for_update(of=("self",)).get(pk=publication.pk)
     if publication.state not in (PublicationState.UNCONFIRMED, PublicationState.BY_HAND):
         raise ValidationError(_("Only an unconfirmed or by-hand publication can be confirmed."))
     if publication.variant.post.status != PostStatus.APPROVED:

@@ -385,7 +385,7 @@ def create_series(
 def update_series(by: Performer, series: Series, *, values: SeriesSettings) -> Series:
     """Change a series. A new rule or start forgets the occurrences that were waiting
     (they may no longer be on the rule); prepared posts stay as they are."""
-    series = Series.objects.select_for_update().get(pk=series.pk)
+    series = Series.objects.select_for_update(of=("self",)).get(pk=series.pk)
     _require_series_author(by, series.organisation, series.department)
     _validate(by, series.organisation, series.kind, values, series_id=series.pk)
     before = _snapshot(series)
@@ -453,7 +453,7 @@ def add_item(
     hashtags: Sequence[str] | str = (),
 ) -> SeriesItem:
     """Put a prepared post at the end of the series' queue."""
-    series = Series.objects.select_for_update().get(pk=series.pk)
+    series = Series.objects.select_for_update(of=("self",)).get(pk=series.pk)
     _require_series_author(by, series.organisation, series.department)
     last = series.items.aggregate(last=Max("position"))["last"]
     item = SeriesItem(
@@ -479,7 +479,9 @@ def add_item(
 
 
 def _waiting_item(item: SeriesItem) -> SeriesItem:
-    item = SeriesItem.objects.select_for_update().select_related("series").get(pk=item.pk)
+    item = (
+        SeriesItem.objects.select_for_update(of=("self",)).select_related("series").get(pk=item.pk)
+    )
     if item.used_at is not None:
         raise ValidationError(_("This item has already gone out; it stays in the history."))
     return item
@@ -618,7 +620,7 @@ def _store_version(
 @transaction.atomic
 def upload_feed(by: Performer, series: Series, *, name: str, content: bytes) -> FeedVersion:
     """A CSV or JSON file uploaded by a person becomes the feed's newest version."""
-    series = Series.objects.select_for_update().get(pk=series.pk)
+    series = Series.objects.select_for_update(of=("self",)).get(pk=series.pk)
     _require_series_author(by, series.organisation, series.department)
     if series.kind != SeriesKind.FEED:
         raise ValidationError(_("Only a data feed series takes a feed."))
@@ -645,7 +647,7 @@ def fetch_feed(series: Series, *, by: Performer | None = None) -> FeedVersion:
     except feeds.FeedError as failure:
         content, error = b"", str(failure)
     with transaction.atomic():
-        locked = Series.objects.select_for_update().get(pk=series.pk)
+        locked = Series.objects.select_for_update(of=("self",)).get(pk=series.pk)
         version = _store_version(
             locked,
             source=FeedSource.URL,
@@ -836,7 +838,7 @@ def _settle_occurrence(
     with transaction.atomic():
         # Locking the series makes a second worker wait here, then find the row settled.
         series = (
-            Series.objects.select_for_update()
+            Series.objects.select_for_update(of=("self",))
             .select_related("organisation", "department", "approver__user")
             .get(pk=series_id)
         )
@@ -944,7 +946,7 @@ def _warn_if_queue_runs_dry(series: Series, after: dt.datetime, now: dt.datetime
     if following is None:
         return 0
     with transaction.atomic():
-        locked = Series.objects.select_for_update().get(pk=series.pk)
+        locked = Series.objects.select_for_update(of=("self",)).get(pk=series.pk)
         pending = SeriesOccurrence.objects.filter(
             series=locked, at__gt=now, state=OccurrenceState.WAITING
         ).exclude(at=following)
