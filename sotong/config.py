@@ -37,6 +37,8 @@ class Config:
     database: dict[str, Any]
     database_url_for_display: str
     https: bool
+    # Where the platforms reach this server: images are handed to them as URLs under it.
+    public_url: str = "http://127.0.0.1:8000"
 
     @property
     def is_production(self) -> bool:
@@ -148,6 +150,12 @@ def load(environ: dict[str, str] | None = None) -> Config:
     )
     origins = _list(env.get("SOTONG_CSRF_TRUSTED_ORIGINS", ""))
     database_url = env.get("DATABASE_URL", f"sqlite:///{data_dir / 'sotong.sqlite3'}")
+    public_url = env.get("SOTONG_PUBLIC_URL", "http://127.0.0.1:8000").strip().rstrip("/")
+    public_parts = urlsplit(public_url)
+    if public_parts.scheme not in ("http", "https") or not public_parts.netloc:
+        raise ConfigError(
+            f"SOTONG_PUBLIC_URL must be an http(s) address such as https://sotong.example.go.kr, got {public_url!r}"
+        )
 
     if production:
         problems = []
@@ -193,4 +201,5 @@ def load(environ: dict[str, str] | None = None) -> Config:
         database=_database(database_url, data_dir),
         database_url_for_display=redact_database_url(database_url),
         https=https,
+        public_url=public_url,
     )

@@ -20,6 +20,7 @@ ALLOWED_HOSTS = list(CONFIG.allowed_hosts)
 CSRF_TRUSTED_ORIGINS = list(CONFIG.csrf_trusted_origins)
 SOTONG_ENCRYPTION_KEYS = CONFIG.encryption_keys
 SOTONG_ENVIRONMENT = CONFIG.environment
+SOTONG_PUBLIC_URL = CONFIG.public_url
 
 INSTALLED_APPS = [
     "django.contrib.admin",

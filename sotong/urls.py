@@ -14,6 +14,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", web_views.health, name="health"),
     path("", include("sotong.channels.urls")),
+    path("", include("sotong.publishing.image_urls")),
     path("", include("sotong.publishing.urls")),
     path("", include("sotong.publishing.calendar_urls")),
     path("", include("sotong.publishing.series_urls")),

@@ -18,11 +18,14 @@ import queue
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import httpx
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -47,12 +50,14 @@ from sotong.platforms.base import (
     PublishedPost,
     RateLimited,
     TransientError,
+    connector_class,
 )
-from sotong.publishing import adapt
+from sotong.publishing import adapt, images
 from sotong.publishing.models import (
     Campaign,
     HoldReason,
     Post,
+    PostImage,
     PostStatus,
     Publication,
     PublicationState,
@@ -96,7 +101,10 @@ def content_of(post: Post) -> adapt.PostContent:
 
 
 def variant_fit(variant: Variant) -> adapt.Fit:
-    return adapt.measure(variant.channel.kind, variant.text)
+    kind = variant.channel.kind
+    return adapt.measure(
+        kind, variant.text, image_count=images_for(kind, variant.post.images.count())
+    )
 
 
 def _template(channel: Channel) -> str | None:
@@ -739,6 +747,12 @@ def _outbound(publication: Publication) -> OutboundPost:
         link=post.link if publication.channel.kind in adapt.LINK_SEPARATE else "",
         idempotency_key=str(publication.idempotency_key),
         title=post.title,
+        image_urls=tuple(
+            image_url(image)
+            for image in post.images.all()[
+                : images_for(publication.channel.kind, MAX_IMAGES_PER_POST)
+            ]
+        ),
     )
 
 
@@ -987,3 +1001,126 @@ def campaign_named(by: Performer, organisation: Organisation, name: str) -> Camp
             after={"name": campaign.name},
         )
     return campaign
+
+
+# -- images --------------------------------------------------------------------------------
+
+# Instagram's carousel and Telegram's album take ten; X and Mastodon fewer (their variants
+# say so when a post has more).
+MAX_IMAGES_PER_POST = 10
+
+
+def images_for(kind: str, count: int) -> int:
+    """How many of a post's ``count`` images go to a ``kind`` channel: none where the
+    platform's API takes no images (Band posts the text alone), else all of them, and
+    adapt.measure says when that is too many."""
+    limits = connector_class(kind).limits
+    if limits.max_images == 0 and not limits.image_required:
+        return 0
+    return count
+
+
+def image_url(image: PostImage) -> str:
+    """The image's public address, which the platforms fetch it from."""
+    from django.conf import settings
+    from django.urls import reverse
+
+    base = str(settings.SOTONG_PUBLIC_URL).rstrip("/")
+    return base + reverse("images:public", kwargs={"token": image.token})
+
+
+def add_image(
+    by: Performer, post: Post, uploaded_file: UploadedFile, alt_text: str = ""
+) -> PostImage:
+    """Check, clean (metadata stripped, orientation applied) and store an image for the
+    post. Adding one to an approved post sends it back for approval."""
+    require(by, Permission.DRAFT_POSTS, post.organisation_id)
+    _check_department(by, post.department)
+    alt_text = " ".join(alt_text.split())
+    if len(alt_text) > PostImage._meta.get_field("alt_text").max_length:  # type: ignore[operator]
+        raise ValidationError({"alt_text": _("The description is too long.")})
+    try:
+        cleaned = images.clean(images.read_upload(uploaded_file, uploaded_file.size))
+    except ValidationError as error:
+        raise ValidationError({"image": error.messages}) from None
+    storage = PostImage._meta.get_field("file").storage
+    name = storage.save(
+        f"post-images/{post.organisation_id}/{uuid.uuid4().hex}.{cleaned.extension}",
+        ContentFile(cleaned.content),
+    )
+    try:
+        with transaction.atomic():
+            locked = Post.objects.select_for_update(of=("self",)).get(pk=post.pk)
+            _require_editable(locked)
+            if locked.images.count() >= MAX_IMAGES_PER_POST:
+                raise ValidationError(
+                    {
+                        "image": _("A post takes at most %(count)d images.")
+                        % {"count": MAX_IMAGES_PER_POST}
+                    }
+                )
+            last = locked.images.order_by("-position").values_list("position", flat=True).first()
+            image = PostImage.objects.create(
+                organisation=locked.organisation,
+                post=locked,
+                position=0 if last is None else last + 1,
+                file=name,
+                content_type=cleaned.content_type,
+                width=cleaned.width,
+                height=cleaned.height,
+                size=cleaned.size,
+                alt_text=alt_text,
+                original_name=(uploaded_file.name or "")[:255],
+                uploaded_by=by if isinstance(by, Staff) else None,
+            )
+            _back_to_review(by, locked, _("An image was added after approval."))
+            audit.record(
+                actor_of(by),
+                "post.image_add",
+                locked,
+                organisation=locked.organisation,
+                department=locked.department,
+                after={
+                    "image": image.pk,
+                    "name": image.original_name,
+                    "content_type": image.content_type,
+                    "width": image.width,
+                    "height": image.height,
+                    "bytes": image.size,
+                    "alt_text": image.alt_text,
+                },
+            )
+    except BaseException:
+        # Nothing refers to the stored file: it goes with the refusal.
+        storage.delete(name)
+        raise
+    post.refresh_from_db(fields=["status"])
+    return image
+
+
+@transaction.atomic
+def remove_image(by: Performer, post: Post, image: PostImage) -> None:
+    """Take an image off the post. Removing one from an approved post sends it back for
+    approval; the file is deleted once that is committed."""
+    require(by, Permission.DRAFT_POSTS, post.organisation_id)
+    _check_department(by, post.department)
+    locked = Post.objects.select_for_update(of=("self",)).get(pk=post.pk)
+    if image.post_id != locked.pk:
+        raise ValidationError(_("The image belongs to another post."))
+    _require_editable(locked)
+    before = {"image": image.pk, "name": image.original_name, "alt_text": image.alt_text}
+    name = image.file.name or ""
+    storage = image.file.storage
+    image.delete()
+    _back_to_review(by, locked, _("An image was removed after approval."))
+    audit.record(
+        actor_of(by),
+        "post.image_remove",
+        locked,
+        organisation=locked.organisation,
+        department=locked.department,
+        before=before,
+    )
+    if name:
+        transaction.on_commit(lambda: storage.delete(name))
+    post.refresh_from_db(fields=["status"])

@@ -42,6 +42,10 @@ def publish_time_field(label: Any, *, required: bool = True) -> forms.DateTimeFi
     )
 
 
+# What the file picker offers; the server checks the content whatever the browser sends.
+IMAGE_ACCEPT = "image/jpeg,image/png,image/gif,image/webp"
+
+
 class ChannelChoices(forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj: Any) -> str:
         channel: Channel = obj
@@ -91,6 +95,20 @@ class ComposeForm(NoColon, forms.Form):
         error_messages={"required": _("Choose at least one channel.")},
     )
     publish_at = publish_time_field(_("Publish at"), required=False)
+    image = forms.FileField(
+        label=_("Image"),
+        required=False,
+        widget=forms.FileInput(attrs={"accept": IMAGE_ACCEPT}),
+        help_text=_(
+            "Optional: JPEG, PNG, GIF or WebP, up to 8 MB, at least 320 pixels wide. More images can be added after saving."
+        ),
+    )
+    alt_text = forms.CharField(
+        label=_("Image description (alt text)"),
+        required=False,
+        max_length=1000,
+        help_text=_("What the image shows, for people who cannot see it."),
+    )
 
     def __init__(self, *args: Any, staff: Staff, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -165,3 +183,18 @@ def initial_publish_time(now: dt.datetime | None = None) -> dt.datetime:
     """The next full hour in Seoul: a sensible default that is never in the past."""
     local = timezone.localtime(now or timezone.now())
     return (local + dt.timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
+
+
+class ImageForm(NoColon, forms.Form):
+    image = forms.FileField(
+        label=_("Image"),
+        widget=forms.FileInput(attrs={"accept": IMAGE_ACCEPT}),
+        help_text=_("JPEG, PNG, GIF or WebP, up to 8 MB, at least 320 pixels wide."),
+        error_messages={"required": _("Choose an image file.")},
+    )
+    alt_text = forms.CharField(
+        label=_("Image description (alt text)"),
+        required=False,
+        max_length=1000,
+        help_text=_("What the image shows, for people who cannot see it."),
+    )

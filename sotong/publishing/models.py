@@ -4,6 +4,7 @@ variant to its channel exactly once."""
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import uuid
 from typing import ClassVar
 
@@ -399,3 +400,42 @@ class FeedVersion(OrganisationOwned):
     @property
     def ok(self) -> bool:
         return not self.error
+
+
+# -- images -------------------------------------------------------------------------------
+
+
+def image_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class PostImage(OrganisationOwned):
+    """An image of a post, checked and re-encoded on upload (publishing.images): stored
+    without its metadata, served to the platforms at an address only its token opens."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="images")
+    position = models.PositiveIntegerField(_("position"), default=0)
+    file = models.FileField(_("file"), upload_to="post-images/", max_length=200)
+    content_type = models.CharField(_("content type"), max_length=50)
+    width = models.PositiveIntegerField(_("width"))
+    height = models.PositiveIntegerField(_("height"))
+    size = models.PositiveIntegerField(_("bytes"))
+    alt_text = models.CharField(_("description (alt text)"), max_length=1000, blank=True)
+    # The public address's secret: platforms fetch the image without signing in, so the
+    # address must not be guessable from the post or image id.
+    token = models.CharField(max_length=64, unique=True, default=image_token, editable=False)
+    original_name = models.CharField(_("uploaded as"), max_length=255, blank=True)
+    uploaded_by = models.ForeignKey(
+        "core.Staff", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("uploaded"), default=timezone.now, editable=False)
+
+    department_path: ClassVar[str | None] = "post__department"
+
+    class Meta:
+        verbose_name = _("image")
+        verbose_name_plural = _("images")
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.original_name or f"{self.post} #{self.position}"

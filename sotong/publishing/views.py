@@ -118,7 +118,7 @@ def _by_hand(channel: Channel) -> bool:
 @staff_required(Permission.DRAFT_POSTS)
 def compose(request: HttpRequest) -> HttpResponse:
     staff = _staff(request)
-    form = forms.ComposeForm(request.POST or None, staff=staff)
+    form = forms.ComposeForm(request.POST or None, request.FILES or None, staff=staff)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -142,6 +142,8 @@ def compose(request: HttpRequest) -> HttpResponse:
                     channels=list(data["channels"]),
                     publish_at=data["publish_at"],
                 )
+                if data["image"]:
+                    actions.add_image(staff, post, data["image"], data["alt_text"])
         except ValidationError as error:
             _add_errors(form, error)
         else:
@@ -164,6 +166,9 @@ def _preview_items(form: forms.ComposeForm) -> list[PreviewItem]:
         link=str(data.get("link", "")).strip(),
         hashtags=adapt.parse_hashtags(str(data.get("hashtags", ""))),
     )
+    # The compose page's script counts the chosen image file; the file itself is only
+    # sent when the form is saved.
+    image_count = 1 if str(data.get("image_count", "0")) == "1" else 0
     chosen = {str(value) for value in data.getlist("channels")}  # type: ignore[attr-defined]
     channels = form.fields["channels"].queryset  # type: ignore[attr-defined]
     items = []
@@ -173,7 +178,16 @@ def _preview_items(form: forms.ComposeForm) -> list[PreviewItem]:
         text = actions.adapted_text(channel, content)
         items.append(
             PreviewItem(
-                channel, text, FitView.of(adapt.measure(channel.kind, text)), _by_hand(channel)
+                channel,
+                text,
+                FitView.of(
+                    adapt.measure(
+                        channel.kind,
+                        text,
+                        image_count=actions.images_for(channel.kind, image_count),
+                    )
+                ),
+                _by_hand(channel),
             )
         )
     return items
@@ -192,7 +206,18 @@ def preview(request: HttpRequest) -> HttpResponse:
         return render(
             request,
             "publishing/_fit.html",
-            {"fit": FitView.of(adapt.measure(variant.channel.kind, text)), "live": True},
+            {
+                "fit": FitView.of(
+                    adapt.measure(
+                        variant.channel.kind,
+                        text,
+                        image_count=actions.images_for(
+                            variant.channel.kind, variant.post.images.count()
+                        ),
+                    )
+                ),
+                "live": True,
+            },
         )
     form = forms.ComposeForm(request.POST, staff=staff)
     return render(request, "publishing/_preview.html", {"preview": _preview_items(form)})
@@ -226,6 +251,7 @@ def _render_post(
     decision_form: forms.DecisionForm | None = None,
     variant_forms: dict[int, forms.VariantForm] | None = None,
     publication_forms: dict[int, django_forms.Form] | None = None,
+    image_form: forms.ImageForm | None = None,
 ) -> HttpResponse:
     """The post page; a form that failed comes back bound, with its errors and input. A
     form the post's state no longer offers (someone else decided first) has its errors
@@ -308,6 +334,9 @@ def _render_post(
                 initial={"publish_at": post.publish_at or forms.initial_publish_time()}
             ),
             "decision_form": decision_form or forms.DecisionForm(),
+            "images": post.images.all(),
+            "image_form": image_form or forms.ImageForm(),
+            "can_add_image": post.images.count() < actions.MAX_IMAGES_PER_POST,
         },
         status=status,
     )
