@@ -797,7 +797,7 @@ def publish(publication_id: int, *, client: httpx.Client | None = None) -> str:
         return state
     publication.attempts += 1
     publication.save(update_fields=["attempts"])
-    connector = connector_for(channel) if client is None else connector_for(channel, client=client)
+    connector = connector_for(channel, client=client)
     now = timezone.now()
     outcome: PublishedPost | PlatformError
     try:

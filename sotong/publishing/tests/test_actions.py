@@ -180,7 +180,7 @@ def test_a_lost_answer_is_unconfirmed_then_reconciled_without_posting_twice(
     monkeypatch.setattr(
         actions,
         "connector_for",
-        lambda channel: channel_actions.connector_for(channel, client=short_timeout_client()),
+        lambda channel, **_: channel_actions.connector_for(channel, client=short_timeout_client()),
     )
     actions.dispatch_due()
     publication.refresh_from_db()
