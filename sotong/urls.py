@@ -18,5 +18,6 @@ urlpatterns = [
     path("", include("sotong.publishing.urls")),
     path("", include("sotong.publishing.calendar_urls")),
     path("", include("sotong.publishing.series_urls")),
+    path("", include("sotong.publishing.approval_urls")),
     path("", include("sotong.web.urls")),
 ]

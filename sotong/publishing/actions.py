@@ -27,7 +27,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -54,6 +54,8 @@ from sotong.platforms.base import (
 )
 from sotong.publishing import adapt, images
 from sotong.publishing.models import (
+    ApprovalRule,
+    ApprovalStep,
     Campaign,
     HoldReason,
     Post,
@@ -177,7 +179,11 @@ def compose(
 
 
 def _back_to_review(by: Performer, post: Post, why: str) -> None:
-    """An approved post that changes is approved again before it goes out."""
+    """An approved post that changes is approved again before it goes out. Midway through
+    an approval chain, the steps already approved saw the old text: the chain restarts."""
+    if post.status == PostStatus.IN_REVIEW and _round_reviews(post).exists():
+        _review(by, post, ReviewDecision.SUBMITTED, why)
+        return
     if post.status != PostStatus.APPROVED:
         return
     post.status = PostStatus.IN_REVIEW
@@ -216,7 +222,15 @@ def _require_editable(post: Post) -> None:
         raise ValidationError(_("The post has already gone out; edit it on the platform."))
 
 
-def _review(by: Performer, post: Post, decision: str, comment: str = "") -> Review:
+def _review(
+    by: Performer,
+    post: Post,
+    decision: str,
+    comment: str = "",
+    *,
+    step: ApprovalStep | None = None,
+    for_step: bool = False,
+) -> Review:
     actor = actor_of(by)
     return Review.objects.create(
         organisation=post.organisation,
@@ -225,6 +239,8 @@ def _review(by: Performer, post: Post, decision: str, comment: str = "") -> Revi
         by_label=by.display_name if isinstance(by, Staff) else actor.label,
         decision=decision,
         comment=comment,
+        step=step,
+        for_step=for_step,
     )
 
 
@@ -293,8 +309,12 @@ def _schedule(post: Post) -> None:
 
 
 @transaction.atomic
-def approve(by: Performer, post: Post, *, comment: str = "") -> Post:
-    """Approve the post: its variants go out at their time."""
+def approve(by: Performer, post: Post, *, comment: str = "", all_steps: bool = False) -> Post:
+    """Approve the post: its variants go out at their time. With an approval chain this
+    approves the current step only, and the post is approved after the last one.
+    ``all_steps`` (a pre-approved series) approves every remaining step at once."""
+    if has_approval_chain(post.organisation_id):
+        return _approve_in_chain(by, post, comment.strip(), all_steps=all_steps)
     return _decide(by, post, ReviewDecision.APPROVED, PostStatus.APPROVED, comment)
 
 
@@ -315,10 +335,13 @@ def reject(by: Performer, post: Post, *, comment: str) -> Post:
 
 
 def _decide(by: Performer, post: Post, decision: str, status: str, comment: str) -> Post:
-    require(by, Permission.APPROVE_POSTS, post.organisation_id)
+    chained = has_approval_chain(post.organisation_id)
+    # In a chain, being named in the current step is what lets one decide.
+    require(by, Permission.VIEW if chained else Permission.APPROVE_POSTS, post.organisation_id)
     post = Post.objects.select_for_update(of=("self",)).get(pk=post.pk)
     if post.status != PostStatus.IN_REVIEW:
         raise ValidationError(_("Only a post awaiting approval can be decided on."))
+    step = _step_to_decide(by, post) if chained else None
     before = {"status": post.status}
     post.status = status
     post.save(update_fields=["status", "updated_at"])
@@ -326,7 +349,10 @@ def _decide(by: Performer, post: Post, decision: str, status: str, comment: str)
         post.publications().filter(state__in=OPEN_STATES).update(
             state=PublicationState.CANCELLED, updated_at=timezone.now()
         )
-    _review(by, post, decision, comment.strip())
+    _review(by, post, decision, comment.strip(), step=step)
+    after: dict[str, object] = {"status": status, "comment": comment.strip()}
+    if step is not None:
+        after["step"] = step.name
     audit.record(
         actor_of(by),
         f"post.{decision}",
@@ -334,7 +360,7 @@ def _decide(by: Performer, post: Post, decision: str, status: str, comment: str)
         organisation=post.organisation,
         department=post.department,
         before=before,
-        after={"status": status, "comment": comment.strip()},
+        after=after,
     )
     return post
 
@@ -1124,3 +1150,266 @@ def remove_image(by: Performer, post: Post, image: PostImage) -> None:
     if name:
         transaction.on_commit(lambda: storage.delete(name))
     post.refresh_from_db(fields=["status"])
+
+
+# -- approval chain -------------------------------------------------------------------------
+#
+# A round of approval starts at the post's latest "submitted" review (a submit, or a change
+# after approval). Each step is complete when any (rule any) or all (rule all) of its
+# approvers who can see the post approved in that round; the post is approved after the
+# last step. Administrators (and the system) may decide for any step: their approval
+# completes the current step whatever its rule. A pre-approved series' approver approves
+# every step at once (``approve(..., all_steps=True)``): pre-approval is given once for
+# every occurrence, so it stands for the whole chain.
+
+
+@dataclass
+class StepState:
+    step: ApprovalStep
+    # Approvers who can decide on this post: department staff only for their own
+    # department's posts (so "any of the department heads" means the post's own head).
+    approvers: list[Staff]
+    approvals: list[Review]
+    complete: bool = False
+    current: bool = False
+
+    def approved_by(self, staff: Staff) -> bool:
+        return any(review.by_id == staff.pk for review in self.approvals)
+
+    def includes(self, staff: Staff) -> bool:
+        return any(approver.pk == staff.pk for approver in self.approvers)
+
+
+def has_approval_chain(organisation: Organisation | int) -> bool:
+    organisation_id = organisation if isinstance(organisation, int) else organisation.pk
+    return ApprovalStep.objects.filter(organisation_id=organisation_id).exists()
+
+
+def _round_reviews(post: Post) -> QuerySet[Review]:
+    """Step approvals given since the post was last submitted."""
+    start = (
+        Review.objects.filter(post=post, decision=ReviewDecision.SUBMITTED)
+        .order_by("-id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    return Review.objects.filter(
+        post=post,
+        decision=ReviewDecision.APPROVED,
+        step__isnull=False,
+        id__gt=start or 0,
+    )
+
+
+def _can_see(staff: Staff, post: Post) -> bool:
+    if not staff.user.is_active or staff.organisation_id != post.organisation_id:
+        return False
+    return staff.role not in DEPARTMENT_ROLES or post.department_id in staff.department_scope_ids()
+
+
+def approval_chain(post: Post) -> list[StepState]:
+    """The organisation's steps with this post's progress through them; empty without a
+    chain. The current step is the first that is not complete (none once approved)."""
+    steps = ApprovalStep.objects.filter(organisation_id=post.organisation_id).prefetch_related(
+        "approvers__user"
+    )
+    approvals = list(_round_reviews(post).order_by("at", "id"))
+    states: list[StepState] = []
+    current_found = post.status != PostStatus.IN_REVIEW
+    for step in steps:
+        state = StepState(
+            step,
+            [staff for staff in step.approvers.all() if _can_see(staff, post)],
+            [review for review in approvals if review.step_id == step.pk],
+        )
+        approved = {review.by_id for review in state.approvals}
+        if any(review.for_step for review in state.approvals):
+            state.complete = True
+        elif step.rule == ApprovalRule.ALL:
+            state.complete = bool(state.approvers) and all(
+                approver.pk in approved for approver in state.approvers
+            )
+        else:
+            state.complete = bool(state.approvals)
+        if not state.complete and not current_found:
+            state.current = current_found = True
+        states.append(state)
+    return states
+
+
+def acts_for_any_step(by: Performer) -> bool:
+    """Administrators (and the system) may decide for whichever step is current."""
+    return not isinstance(by, Staff) or by.can(Permission.MANAGE_ORGANISATION)
+
+
+def may_decide(staff: Staff, post: Post, chain: Sequence[StepState]) -> bool:
+    """Whether ``staff`` may approve or send back ``post`` now (for the pages)."""
+    if post.status != PostStatus.IN_REVIEW:
+        return False
+    if not chain:
+        return staff.can(Permission.APPROVE_POSTS)
+    current = next((state for state in chain if state.current), None)
+    if acts_for_any_step(staff):
+        return True
+    return current is not None and current.includes(staff) and not current.approved_by(staff)
+
+
+def _step_to_decide(by: Performer, post: Post) -> ApprovalStep | None:
+    """The current step, if ``by`` may decide in it; PermissionDenied otherwise."""
+    current = next((state for state in approval_chain(post) if state.current), None)
+    if acts_for_any_step(by):
+        return current.step if current else None
+    if current is None or not (isinstance(by, Staff) and current.includes(by)):
+        raise PermissionDenied("not an approver of the current step")
+    return current.step
+
+
+def _approve_in_chain(by: Performer, post: Post, comment: str, *, all_steps: bool) -> Post:
+    require(by, Permission.APPROVE_POSTS if all_steps else Permission.VIEW, post.organisation_id)
+    post = Post.objects.select_for_update(of=("self",)).get(pk=post.pk)
+    if post.status != PostStatus.IN_REVIEW:
+        raise ValidationError(_("Only a post awaiting approval can be decided on."))
+    chain = approval_chain(post)
+    if all_steps:
+        todo, for_step = [state for state in chain if not state.complete], True
+    else:
+        current = next((state for state in chain if state.current), None)
+        if current is None:
+            # Every step is done (one was removed midway): an ordinary approval finishes it.
+            require(by, Permission.APPROVE_POSTS, post.organisation_id)
+            todo, for_step = [], False
+        elif isinstance(by, Staff) and current.includes(by):
+            if current.approved_by(by):
+                raise ValidationError(_("You have already approved this step."))
+            todo, for_step = [current], False
+        elif acts_for_any_step(by):
+            todo, for_step = [current], True
+        else:
+            raise PermissionDenied("not an approver of the current step")
+    for state in todo:
+        _review(by, post, ReviewDecision.APPROVED, comment, step=state.step, for_step=for_step)
+        audit.record(
+            actor_of(by),
+            "post.step_approved",
+            post,
+            organisation=post.organisation,
+            department=post.department,
+            after={
+                "step": state.step.name,
+                "step_id": state.step.pk,
+                "for_step": for_step,
+                "comment": comment,
+            },
+        )
+    if any(not state.complete for state in approval_chain(post)):
+        return post
+    post.status = PostStatus.APPROVED
+    post.save(update_fields=["status", "updated_at"])
+    audit.record(
+        actor_of(by),
+        f"post.{ReviewDecision.APPROVED}",
+        post,
+        organisation=post.organisation,
+        department=post.department,
+        before={"status": PostStatus.IN_REVIEW},
+        after={"status": PostStatus.APPROVED, "comment": comment},
+    )
+    return post
+
+
+def _step_values(
+    organisation: Organisation, name: str, rule: str, approvers: Iterable[Staff]
+) -> tuple[str, list[Staff]]:
+    name = " ".join(name.split())
+    chosen = list(approvers)
+    errors: dict[str, str] = {}
+    if not name:
+        errors["name"] = _("Give the step a name.")
+    elif len(name) > 100:
+        errors["name"] = _("The name is too long.")
+    if rule not in ApprovalRule.values:
+        errors["rule"] = _("Choose whether any or all approvers must approve.")
+    if not chosen:
+        errors["approvers"] = _("Choose at least one approver.")
+    elif any(staff.organisation_id != organisation.pk for staff in chosen):
+        errors["approvers"] = _("An approver belongs to another organisation.")
+    if errors:
+        raise ValidationError(errors)
+    return name, chosen
+
+
+def _step_audit(step: ApprovalStep) -> dict[str, object]:
+    return {
+        "name": step.name,
+        "order": step.order,
+        "rule": step.rule,
+        "approvers": sorted(step.approvers.values_list("pk", flat=True)),
+    }
+
+
+@transaction.atomic
+def add_approval_step(
+    by: Performer,
+    organisation: Organisation,
+    *,
+    name: str,
+    rule: str,
+    approvers: Iterable[Staff],
+) -> ApprovalStep:
+    """Append a step to the organisation's approval chain. Posts already awaiting approval
+    go through it too once they reach it."""
+    require(by, Permission.MANAGE_ORGANISATION, organisation)
+    name, chosen = _step_values(organisation, name, rule, approvers)
+    last = (
+        ApprovalStep.objects.filter(organisation=organisation)
+        .order_by("-order")
+        .values_list("order", flat=True)
+        .first()
+    )
+    step = ApprovalStep.objects.create(
+        organisation=organisation, name=name, rule=rule, order=0 if last is None else last + 1
+    )
+    step.approvers.set(chosen)
+    audit.record(
+        actor_of(by), "approval_step.add", step, organisation=organisation, after=_step_audit(step)
+    )
+    return step
+
+
+@transaction.atomic
+def change_approval_step(
+    by: Performer,
+    step: ApprovalStep,
+    *,
+    name: str,
+    rule: str,
+    approvers: Iterable[Staff],
+) -> ApprovalStep:
+    require(by, Permission.MANAGE_ORGANISATION, step.organisation_id)
+    step = ApprovalStep.objects.select_for_update().get(pk=step.pk)
+    name, chosen = _step_values(step.organisation, name, rule, approvers)
+    before = _step_audit(step)
+    step.name, step.rule = name, rule
+    step.save(update_fields=["name", "rule"])
+    step.approvers.set(chosen)
+    audit.record(
+        actor_of(by),
+        "approval_step.change",
+        step,
+        organisation=step.organisation,
+        before=before,
+        after=_step_audit(step),
+    )
+    return step
+
+
+@transaction.atomic
+def remove_approval_step(by: Performer, step: ApprovalStep) -> None:
+    """Take a step out of the chain; its recorded decisions stay on the posts' timelines.
+    Without steps, approval is one decision again."""
+    require(by, Permission.MANAGE_ORGANISATION, step.organisation_id)
+    before = _step_audit(step)
+    audit.record(
+        actor_of(by), "approval_step.remove", step, organisation=step.organisation, before=before
+    )
+    step.delete()

@@ -196,6 +196,17 @@ class Review(OrganisationOwned):
     decision = models.CharField(max_length=20, choices=ReviewDecision.choices)
     comment = models.TextField(_("comment"), blank=True)
     at = models.DateTimeField(default=timezone.now)
+    # The approval step the decision was made in; empty when the organisation has no chain.
+    step = models.ForeignKey(
+        "ApprovalStep",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("approval step"),
+    )
+    # An administrator (or a pre-approved series' approver) decided for the whole step.
+    for_step = models.BooleanField(default=False)
 
     department_path: ClassVar[str | None] = "post__department"
 
@@ -439,3 +450,34 @@ class PostImage(OrganisationOwned):
 
     def __str__(self) -> str:
         return self.original_name or f"{self.post} #{self.position}"
+
+
+# -- approval chain -----------------------------------------------------------------------
+
+
+class ApprovalRule(models.TextChoices):
+    ANY = "any", _("Any one of them")
+    ALL = "all", _("All of them")
+
+
+class ApprovalStep(OrganisationOwned):
+    """One step of the organisation's approval chain (e.g. 부서장 검토, then 홍보담당관
+    승인). A post submitted for approval goes through the steps in order; with no steps,
+    one approval by anyone who approves posts is enough."""
+
+    order = models.PositiveIntegerField(_("order"), default=0)
+    name = models.CharField(_("name"), max_length=100)
+    approvers = models.ManyToManyField(
+        "core.Staff", related_name="approval_steps", verbose_name=_("approvers")
+    )
+    rule = models.CharField(
+        _("rule"), max_length=10, choices=ApprovalRule.choices, default=ApprovalRule.ANY
+    )
+
+    class Meta:
+        verbose_name = _("approval step")
+        verbose_name_plural = _("approval steps")
+        ordering = ["order", "id"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -818,6 +818,8 @@ def _make_post(series: Series, occurrence: SeriesOccurrence, content: _Content) 
                     actions.approve(
                         approver,
                         post,
+                        # Pre-approval stands for every step of an approval chain.
+                        all_steps=True,
                         comment=_("Pre-approved for the series %(series)s by %(approver)s.")
                         % {"series": series.name, "approver": approver.display_name},
                     )

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from django import forms as django_forms
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -262,7 +262,8 @@ def _render_post(
     can_draft = staff.can(Permission.DRAFT_POSTS)
     can_publish = staff.can(Permission.PUBLISH)
     can_submit = can_draft and post.status in (PostStatus.DRAFT, PostStatus.CHANGES_REQUESTED)
-    can_decide = staff.can(Permission.APPROVE_POSTS) and post.status == PostStatus.IN_REVIEW
+    chain = actions.approval_chain(post)
+    can_decide = actions.may_decide(staff, post, chain)
     unshown: list[django_forms.Form] = []
     if submit_form is not None and not can_submit:
         unshown.append(submit_form)
@@ -322,13 +323,14 @@ def _render_post(
             "post": post,
             "variants": variants,
             "publications": publications,
-            "reviews": post.reviews.select_related("by"),
+            "reviews": post.reviews.select_related("by", "step"),
             # Once a variant is out, changes are made on the platform (edit_variant says so).
             "can_edit": can_draft
             and post.status in EDITABLE
             and not any(p.publication.state == PublicationState.PUBLISHED for p in publications),
             "can_submit": can_submit,
             "can_decide": can_decide,
+            "chain": chain,
             "submit_form": submit_form
             or forms.SubmitForm(
                 initial={"publish_at": post.publish_at or forms.initial_publish_time()}
@@ -371,8 +373,11 @@ def post_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     comment = decision_form.cleaned_data.get("comment", "")
     try:
         if action == "approve":
-            actions.approve(staff, post, comment=comment)
-            done = _("Approved: it goes out at its time.")
+            post = actions.approve(staff, post, comment=comment)
+            if post.status == PostStatus.APPROVED:
+                done = _("Approved: it goes out at its time.")
+            else:
+                done = _("Step approved: the post goes on to the next step.")
         elif action == "request_changes":
             actions.request_changes(staff, post, comment=comment)
             done = _("Changes requested.")
@@ -466,10 +471,36 @@ def post_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@staff_required(Permission.APPROVE_POSTS)
+@staff_required()
 def approvals(request: HttpRequest) -> HttpResponse:
+    """Posts waiting for the signed-in approver: with an approval chain, those whose current
+    step names them (administrators see all); without one, all for those who approve."""
+    staff = _staff(request)
+    posts = selectors.awaiting_approval(staff)
+    if not actions.has_approval_chain(staff.organisation_id):
+        if not staff.can(Permission.APPROVE_POSTS):
+            raise PermissionDenied
+        rows = [ChainPost(post, None) for post in posts]
+        return render(
+            request,
+            "publishing/approvals.html",
+            {"rows": rows, "posts": [row.post for row in rows], "chained": False},
+        )
+    rows = []
+    for post in posts:
+        current = next((s for s in actions.approval_chain(post) if s.current), None)
+        if actions.acts_for_any_step(staff) or (
+            current is not None and current.includes(staff) and not current.approved_by(staff)
+        ):
+            rows.append(ChainPost(post, current))
     return render(
         request,
         "publishing/approvals.html",
-        {"posts": selectors.awaiting_approval(_staff(request))},
+        {"rows": rows, "posts": [row.post for row in rows], "chained": True},
     )
+
+
+@dataclass(frozen=True)
+class ChainPost:
+    post: Post
+    current: actions.StepState | None
