@@ -177,9 +177,9 @@ def cmd_publish(args: argparse.Namespace) -> None:
 
     setup_django()
     check_database()
-    from sotong.publishing import actions
+    from sotong.publishing import dispatch
 
-    result = actions.dispatch_due()
+    result = dispatch.dispatch_due()
     print(json.dumps(dataclasses.asdict(result)))
     if result.failed:
         fail(f"{result.failed} publications failed", 1)

@@ -1,55 +1,31 @@
-"""Business operations on posts: compose once, adapt per channel, approve, schedule, and
-publish each variant exactly once. Views, the CLI and tasks call these.
-
-Exactly once: a publication's idempotency key is stored before the platform is called;
-the call's outcome is recorded after it. A worker that dies between the two leaves the
-publication claimed; the next dispatch round finds it, asks the platform whether the post
-is there (``find_published``) and only then posts again. An outcome Sotong cannot confirm
-stays *unconfirmed* — never shown as published or failed — until that check, or a person,
-settles it.
+"""Business operations on posts: compose once, adapt per channel, approve, schedule,
+reschedule, retry and confirm; images and the approval chain. Views, the API, the CLI and
+tasks call these; sending to the platforms lives in ``dispatch``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
-import queue
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-import httpx
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
-from django.db import connection, transaction
-from django.db.models import Count, Q, QuerySet
+from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from sotong.channels.actions import connector_for
-from sotong.channels.models import Channel, ChannelStatus
+from sotong.channels.models import Channel
 from sotong.core import audit
 from sotong.core.models import Department, Organisation, Staff
 from sotong.core.permissions import Performer, actor_of, require
 from sotong.core.roles import DEPARTMENT_ROLES
 from sotong.core.roles import Capability as Permission
 from sotong.platforms.base import (
-    DEFAULT_TIMEOUT,
-    Capability,
-    CredentialExpired,
-    CredentialRevoked,
-    OutboundPost,
-    OutcomeUnknown,
-    PermissionMissing,
-    PlatformError,
-    PublishedPost,
-    RateLimited,
-    TransientError,
     connector_class,
 )
 from sotong.publishing import adapt, images
@@ -57,7 +33,6 @@ from sotong.publishing.models import (
     ApprovalRule,
     ApprovalStep,
     Campaign,
-    HoldReason,
     Post,
     PostImage,
     PostStatus,
@@ -70,14 +45,6 @@ from sotong.publishing.models import (
 
 logger = logging.getLogger(__name__)
 
-# A claim older than this belongs to a worker that died mid-publish.
-CLAIM_LEASE = dt.timedelta(minutes=5)
-# Transient failures are retried with doubling waits, then the publication fails loudly.
-MAX_ATTEMPTS = 8
-FIRST_RETRY = dt.timedelta(seconds=30)
-LONGEST_RETRY = dt.timedelta(minutes=30)
-RECONCILE_AGAIN = dt.timedelta(minutes=1)
-DISPATCH_BATCH = 200
 
 OPEN_STATES = (
     PublicationState.SCHEDULED,
@@ -379,11 +346,11 @@ def reschedule(by: Performer, publication: Publication, due_at: dt.datetime) -> 
         publication.hold_reason = ""
     publication.next_attempt_at = None
     publication.save(update_fields=["due_at", "state", "hold_reason", "next_attempt_at"])
-    _audit_publication(by, publication, "publication.reschedule", before)
+    audit_publication(by, publication, "publication.reschedule", before)
     return publication
 
 
-def _audit_publication(
+def audit_publication(
     by: Performer,
     publication: Publication,
     action: str,
@@ -406,559 +373,6 @@ def _audit_publication(
     )
 
 
-# -- dispatch -----------------------------------------------------------------------------
-
-SYSTEM = audit.Actor.system("publishing")
-
-
-@dataclass
-class DispatchResult:
-    claimed: int = 0
-    published: int = 0
-    unconfirmed: int = 0
-    retrying: int = 0
-    held: int = 0
-    failed: int = 0
-    reconciled: int = 0
-
-
-def worker_name() -> str:
-    """Who holds a claim: host, process and PID namespace, so a dispatcher on the same host
-    can tell a claimer that has died (its process is gone) without waiting for the lease."""
-    return f"{socket.gethostname()}:{os.getpid()}:{_pid_namespace()}"
-
-
-def _pid_namespace() -> str:
-    try:
-        return str(os.stat("/proc/self/ns/pid").st_ino)
-    except OSError:
-        return ""
-
-
-def publish_concurrency() -> int:
-    """How many publications one dispatcher sends side by side (threads: the time goes in
-    waiting on the platforms). Each thread holds its own database connection."""
-    return max(1, int(os.environ.get("SOTONG_PUBLISH_CONCURRENCY", "16")))
-
-
-@dataclass(frozen=True)
-class Pace:
-    """A platform's documented publishing limit: ``calls`` per account per sliding ``window``."""
-
-    calls: int
-    window: dt.timedelta
-
-
-# Claims follow these, so calls are not spent on answers of 429 (shared/docs/platform-apis.md).
-# Facebook (4,800 calls × engaged users a day per Page) and BAND (quotas unpublished) have
-# no figure to pace by: their connectors read the usage headers and error codes instead.
-PUBLISH_PACES: dict[str, Pace] = {
-    "x": Pace(100, dt.timedelta(minutes=15)),  # POST /2/tweets, per user
-    "mastodon": Pace(300, dt.timedelta(minutes=5)),  # every call, per account
-    "telegram": Pace(20, dt.timedelta(minutes=1)),  # per group or channel (Bots FAQ)
-    "instagram": Pace(50, dt.timedelta(hours=24)),  # published posts, rolling
-}
-# Our clock and the platform's see one call up to a network trip apart.
-PACE_MARGIN = dt.timedelta(milliseconds=500)
-# After a claimer died: its requests still in flight reach the platform within this, so
-# the platform is asked only afterwards.
-DOUBT_GRACE = dt.timedelta(seconds=3)
-# The task's dispatcher runs for DISPATCH_SPAN after it was enqueued; the scheduler enqueues
-# one every DISPATCH_EVERY, so with two workers or more one is always dispatching, and a
-# worker's death leaves no gap.
-DISPATCH_EVERY = dt.timedelta(seconds=5)
-DISPATCH_SPAN = dt.timedelta(seconds=10)
-POLL_SECONDS = 0.2
-HOUSEKEEPING_SECONDS = 1.0
-# Recent posts asked for when reconciling (the platforms give at most 100 a page).
-RECONCILE_DEPTH = 100
-
-
-def dispatch_due(now: dt.datetime | None = None, *, limit: int = DISPATCH_BATCH) -> DispatchResult:
-    """One dispatch round: recover publications a dead worker left claimed, reconcile
-    unconfirmed ones, release held ones whose channel works again, then claim the due ones
-    (each by one worker only) and publish them, several side by side."""
-    now = now or timezone.now()
-    result = DispatchResult()
-    _housekeeping(now, result, limit=limit)
-    ids = claim_due(now, limit=limit)
-    result.claimed += len(ids)
-    if len(ids) > 1 and not transaction.get_connection().in_atomic_block:
-        pool = _Publishers(min(publish_concurrency(), len(ids)))
-        try:
-            for publication_id in ids:
-                pool.submit(publication_id)
-            while pool.busy:
-                for state in pool.collect(timeout=POLL_SECONDS):
-                    _count(result, state)
-        finally:
-            pool.close()
-    else:
-        # Inside the caller's transaction other connections cannot see the claims: in turn.
-        for publication_id in ids:
-            _count(result, publish(publication_id))
-    return result
-
-
-def dispatch_for(seconds: float) -> DispatchResult:
-    """Dispatch continuously for ``seconds``: claim what is due as soon as it is due and a
-    publishing thread is free, so a publication waits for neither a round nor a batch."""
-    deadline = time.monotonic() + seconds
-    result = DispatchResult()
-    size = publish_concurrency()
-    pool = _Publishers(size)
-    next_housekeeping = 0.0
-    try:
-        while True:
-            clock = time.monotonic()
-            now = timezone.now()
-            if clock >= next_housekeeping:
-                _housekeeping(now, result)
-                next_housekeeping = clock + HOUSEKEEPING_SECONDS
-            free = size - pool.busy
-            if free > 0:
-                ids = claim_due(now, limit=free)
-                result.claimed += len(ids)
-                for publication_id in ids:
-                    pool.submit(publication_id)
-            for state in pool.collect(timeout=POLL_SECONDS):
-                _count(result, state)
-            if time.monotonic() >= deadline:
-                break
-        while pool.busy:
-            for state in pool.collect(timeout=POLL_SECONDS):
-                _count(result, state)
-    finally:
-        pool.close()
-    return result
-
-
-def _count(result: DispatchResult, state: str) -> None:
-    if state == PublicationState.PUBLISHED:
-        result.published += 1
-    elif state == PublicationState.UNCONFIRMED:
-        result.unconfirmed += 1
-    elif state == PublicationState.SCHEDULED:
-        result.retrying += 1
-    elif state == PublicationState.HELD:
-        result.held += 1
-    elif state == PublicationState.FAILED:
-        result.failed += 1
-
-
-class _Publishers:
-    """A bounded set of threads publishing claimed publications; each closes its own
-    database connection when the set is closed."""
-
-    def __init__(self, size: int) -> None:
-        self.todo: queue.Queue[int | None] = queue.Queue()
-        self.done: queue.Queue[str] = queue.Queue()
-        self.busy = 0
-        self.client = _shared_client()
-        self.threads = [
-            threading.Thread(target=self._run, name=f"publish-{n}", daemon=True)
-            for n in range(size)
-        ]
-        for thread in self.threads:
-            thread.start()
-
-    def _run(self) -> None:
-        try:
-            while (publication_id := self.todo.get()) is not None:
-                try:
-                    state = publish(publication_id, client=self.client)
-                except Exception:
-                    # Left claimed: the lease brings it back to be reconciled, never lost.
-                    logger.exception("publishing %s failed unexpectedly", publication_id)
-                    state = PublicationState.PUBLISHING
-                self.done.put(state)
-        finally:
-            connection.close()
-
-    def submit(self, publication_id: int) -> None:
-        self.busy += 1
-        self.todo.put(publication_id)
-
-    def collect(self, timeout: float) -> list[str]:
-        """The states of publications finished since last asked, waiting up to ``timeout``
-        for the first."""
-        states = []
-        try:
-            states.append(self.done.get(timeout=timeout))
-            while True:
-                states.append(self.done.get_nowait())
-        except queue.Empty:
-            pass
-        self.busy -= len(states)
-        return states
-
-    def close(self) -> None:
-        for _thread in self.threads:
-            self.todo.put(None)
-        for thread in self.threads:
-            thread.join()
-
-
-_client_lock = threading.Lock()
-_client: httpx.Client | None = None
-
-
-def _shared_client() -> httpx.Client:
-    """One HTTP client per process for publishing: its connection pool is thread-safe, and
-    building a client (TLS context) for each post would cost more than the post."""
-    global _client
-    with _client_lock:
-        if _client is None or _client.is_closed:
-            _client = httpx.Client(
-                timeout=DEFAULT_TIMEOUT,
-                follow_redirects=False,
-                headers={"User-Agent": "Sotong/0.1"},
-                limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
-            )
-        return _client
-
-
-def _housekeeping(now: dt.datetime, result: DispatchResult, *, limit: int = DISPATCH_BATCH) -> None:
-    """Recover what dead workers left claimed, release held publications whose channel works
-    again, and reconcile the unconfirmed ones that are due a check."""
-    _recover_abandoned(now)
-    Publication.objects.filter(
-        state=PublicationState.HELD,
-        hold_reason=HoldReason.CHANNEL,
-        channel__status=ChannelStatus.ACTIVE,
-    ).update(state=PublicationState.SCHEDULED, hold_reason="", next_attempt_at=None)
-    for publication in Publication.objects.filter(
-        state=PublicationState.UNCONFIRMED, next_attempt_at__lte=now
-    ).select_related("variant__post", "channel")[:limit]:
-        # Taken by pushing its next check back: two dispatchers never reconcile one together.
-        taken = Publication.objects.filter(
-            pk=publication.pk,
-            state=PublicationState.UNCONFIRMED,
-            next_attempt_at=publication.next_attempt_at,
-        ).update(next_attempt_at=now + RECONCILE_AGAIN)
-        if taken and reconcile(publication) == PublicationState.PUBLISHED:
-            result.reconciled += 1
-
-
-def _recover_abandoned(now: dt.datetime) -> None:
-    """A claim whose lease ran out, or whose worker is known dead, is unconfirmed: the
-    platform is asked before anything is posted again."""
-    reason = "The worker stopped while publishing; checking the platform."
-    Publication.objects.filter(
-        state=PublicationState.PUBLISHING, claimed_at__lt=now - CLAIM_LEASE
-    ).update(state=PublicationState.UNCONFIRMED, reason=reason, next_attempt_at=now)
-    dead = _dead_claimers()
-    if dead:
-        Publication.objects.filter(state=PublicationState.PUBLISHING, claimed_by__in=dead).update(
-            state=PublicationState.UNCONFIRMED, reason=reason, next_attempt_at=now + DOUBT_GRACE
-        )
-
-
-def _dead_claimers() -> list[str]:
-    """Claimers known to be dead: a process on this host (same PID namespace) that no
-    longer exists, or a worker whose heartbeat stopped."""
-    from django.conf import settings
-
-    from sotong.core.models import WorkerHeartbeat
-
-    claimers = set(
-        Publication.objects.filter(state=PublicationState.PUBLISHING).values_list(
-            "claimed_by", flat=True
-        )
-    )
-    if not claimers:
-        return []
-    here = (socket.gethostname(), _pid_namespace())
-    lost_before = timezone.now() - dt.timedelta(seconds=settings.SOTONG_WORKER_LOST_AFTER_SECONDS)
-    last_seen: dict[tuple[str, int], dt.datetime] = {}
-    for host, pid, seen in WorkerHeartbeat.objects.values_list("hostname", "pid", "last_seen_at"):
-        if (host, pid) not in last_seen or seen > last_seen[(host, pid)]:
-            last_seen[(host, pid)] = seen
-    dead = []
-    for claimer in claimers:
-        host, _, rest = claimer.partition(":")
-        pid_text, _, namespace = rest.partition(":")
-        if not pid_text.isdigit():
-            continue
-        pid = int(pid_text)
-        gone_here = (host, namespace) == here and bool(namespace) and not _process_exists(pid)
-        silent = (host, pid) in last_seen and last_seen[(host, pid)] < lost_before
-        if gone_here or silent:
-            dead.append(claimer)
-    return dead
-
-
-def _process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process: alive
-    return True
-
-
-def _pace_budgets(now: dt.datetime) -> dict[int, int]:
-    """Calls each paced channel may still make now, counted from the claims in its window."""
-    budgets = {
-        channel_id: PUBLISH_PACES[kind].calls
-        for channel_id, kind in Channel.objects.filter(kind__in=PUBLISH_PACES).values_list(
-            "id", "kind"
-        )
-    }
-    for kind, pace in PUBLISH_PACES.items():
-        recent = (
-            Publication.objects.filter(
-                channel__kind=kind, claimed_at__gt=now - pace.window - PACE_MARGIN
-            )
-            .values_list("channel_id")
-            .annotate(calls=Count("id"))
-        )
-        for channel_id, calls in recent:
-            budgets[channel_id] = budgets.get(channel_id, pace.calls) - calls
-    return budgets
-
-
-def _channels_in_doubt() -> set[int]:
-    """Channels with a post whose outcome is being checked take no new posts meanwhile: the
-    platform's list of recent posts must still reach back to it."""
-    channel_ids = set(
-        Publication.objects.filter(
-            state=PublicationState.UNCONFIRMED, next_attempt_at__isnull=False
-        ).values_list("channel_id", flat=True)
-    )
-    return {
-        channel.pk
-        for channel in Channel.objects.filter(pk__in=channel_ids)
-        if Capability.LIST_POSTS in channel.capabilities
-    }
-
-
-def claim_due(now: dt.datetime, *, limit: int = DISPATCH_BATCH) -> list[int]:
-    """Mark due publications as being published by this worker and return their ids, within
-    each channel's pace. On PostgreSQL ``SKIP LOCKED`` lets several workers claim side by
-    side; SQLite's write lock makes the claim exclusive."""
-    with transaction.atomic():
-        budgets = _pace_budgets(now)
-        blocked = {channel_id for channel_id, left in budgets.items() if left <= 0}
-        blocked |= _channels_in_doubt()
-        candidates = list(
-            Publication.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(state=PublicationState.SCHEDULED, due_at__lte=now)
-            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-            .exclude(channel_id__in=blocked)
-            .order_by("due_at", "id")
-            .values_list("id", "channel_id")[:limit]
-        )
-        ids = []
-        for publication_id, channel_id in candidates:
-            if channel_id in budgets:
-                if budgets[channel_id] <= 0:
-                    continue
-                budgets[channel_id] -= 1
-            ids.append(publication_id)
-        Publication.objects.filter(id__in=ids, state=PublicationState.SCHEDULED).update(
-            state=PublicationState.PUBLISHING, claimed_at=now, claimed_by=worker_name()
-        )
-    return ids
-
-
-def _outbound(publication: Publication) -> OutboundPost:
-    variant = publication.variant
-    post = variant.post
-    return OutboundPost(
-        text=variant.text,
-        # Only where the platform takes a link apart from the text (a card); elsewhere the
-        # variant's text already carries it.
-        link=post.link if publication.channel.kind in adapt.LINK_SEPARATE else "",
-        idempotency_key=str(publication.idempotency_key),
-        title=post.title,
-        image_urls=tuple(
-            image_url(image)
-            for image in post.images.all()[
-                : images_for(publication.channel.kind, MAX_IMAGES_PER_POST)
-            ]
-        ),
-    )
-
-
-def _settle(publication: Publication, state: str, **fields: object) -> str:
-    publication.state = state
-    for name, value in fields.items():
-        setattr(publication, name, value)
-    publication.save()
-    return state
-
-
-def publish(publication_id: int, *, client: httpx.Client | None = None) -> str:
-    """Send one claimed publication through its channel's connector and record what
-    happened. Returns the publication's new state. ``client``: a shared HTTP client (the
-    dispatcher's), left open."""
-    publication = Publication.objects.select_related(
-        "variant__post__organisation", "variant__post__department", "channel"
-    ).get(pk=publication_id)
-    if publication.state != PublicationState.PUBLISHING:
-        return publication.state
-    post = publication.variant.post
-    channel = publication.channel
-    if post.status != PostStatus.APPROVED:
-        with transaction.atomic():
-            state = _settle(
-                publication,
-                PublicationState.HELD,
-                hold_reason=HoldReason.NOT_APPROVED,
-                reason=_("Not approved by its publish time; approve it and set a new time."),
-            )
-            _audit_publication(SYSTEM, publication, "publication.hold")
-        return state
-    if channel.status != ChannelStatus.ACTIVE:
-        with transaction.atomic():
-            state = _settle(
-                publication,
-                PublicationState.HELD,
-                hold_reason=HoldReason.CHANNEL,
-                reason=_("The channel is %(status)s.") % {"status": channel.get_status_display()},
-            )
-            _audit_publication(SYSTEM, publication, "publication.hold")
-        return state
-    publication.attempts += 1
-    publication.save(update_fields=["attempts"])
-    connector = connector_for(channel, client=client)
-    now = timezone.now()
-    outcome: PublishedPost | PlatformError
-    try:
-        outcome = connector.publish(_outbound(publication))
-    except PlatformError as error:
-        outcome = error
-    finally:
-        if client is None:
-            connector.close()
-    # The platform is called outside any transaction; its outcome and the audit entry are
-    # recorded together.
-    with transaction.atomic():
-        return _record_outcome(publication, outcome, now)
-
-
-def _record_outcome(
-    publication: Publication, outcome: PublishedPost | PlatformError, now: dt.datetime
-) -> str:
-    channel = publication.channel
-    if isinstance(outcome, OutcomeUnknown):
-        state = _settle(
-            publication,
-            PublicationState.UNCONFIRMED,
-            reason=str(outcome)[:500],
-            next_attempt_at=now + RECONCILE_AGAIN,
-        )
-    elif isinstance(outcome, RateLimited):
-        state = _settle(
-            publication,
-            PublicationState.SCHEDULED,
-            reason=str(outcome)[:500],
-            next_attempt_at=now + dt.timedelta(seconds=outcome.retry_after),
-            attempts=publication.attempts - 1,  # waiting its turn is not a failed attempt
-        )
-    elif isinstance(outcome, (CredentialExpired, CredentialRevoked, PermissionMissing)):
-        from sotong.channels.actions import _set_status
-
-        if not isinstance(outcome, PermissionMissing):
-            _set_status(channel, ChannelStatus.NEEDS_RECONNECT, str(outcome), None)
-        state = _settle(
-            publication,
-            PublicationState.HELD,
-            hold_reason=HoldReason.CHANNEL,
-            reason=str(outcome)[:500],
-        )
-        _audit_publication(SYSTEM, publication, "publication.hold")
-    elif isinstance(outcome, TransientError):
-        if publication.attempts >= MAX_ATTEMPTS:
-            state = _settle(
-                publication,
-                PublicationState.FAILED,
-                reason=_("Gave up after %(count)d attempts: %(reason)s")
-                % {"count": publication.attempts, "reason": outcome},
-            )
-            _audit_publication(SYSTEM, publication, "publication.fail")
-        else:
-            wait = min(FIRST_RETRY * 2 ** (publication.attempts - 1), LONGEST_RETRY)
-            state = _settle(
-                publication,
-                PublicationState.SCHEDULED,
-                reason=str(outcome)[:500],
-                next_attempt_at=now + wait,
-            )
-    elif isinstance(outcome, PlatformError):
-        # Rejected content, a duplicate, a missing page: trying again would not help.
-        state = _settle(publication, PublicationState.FAILED, reason=str(outcome)[:500])
-        _audit_publication(SYSTEM, publication, "publication.fail")
-    else:
-        state = _settle(
-            publication,
-            PublicationState.PUBLISHED,
-            external_id=outcome.external_id,
-            url=outcome.url,
-            published_at=timezone.now(),
-            reason="",
-        )
-        _audit_publication(SYSTEM, publication, "publication.publish")
-    return state
-
-
-def reconcile(publication: Publication) -> str:
-    """Settle an unconfirmed publication by asking the platform whether the post is there.
-    Found: published. Not there, on a platform that lists our posts: safe to post again.
-    A platform that cannot tell (Telegram) leaves it to a person."""
-    channel = publication.channel
-    connector = connector_for(channel)
-    try:
-        found = connector.find_published(_outbound(publication), limit=RECONCILE_DEPTH)
-    except PlatformError as error:
-        publication.next_attempt_at = timezone.now() + RECONCILE_AGAIN
-        publication.reason = str(error)[:500]
-        publication.save(update_fields=["next_attempt_at", "reason"])
-        return publication.state
-    finally:
-        connector.close()
-    with transaction.atomic():
-        # Settled meanwhile (by a person, or another dispatcher): that stands.
-        current = (
-            Publication.objects.select_for_update(of=("self",))
-            .filter(pk=publication.pk)
-            .values_list("state", flat=True)
-            .first()
-        )
-        if current != PublicationState.UNCONFIRMED:
-            return str(current)
-        if found is not None:
-            state = _settle(
-                publication,
-                PublicationState.PUBLISHED,
-                external_id=found.external_id,
-                url=found.url,
-                published_at=found.created_at or timezone.now(),
-                reason="",
-                next_attempt_at=None,
-            )
-            _audit_publication(SYSTEM, publication, "publication.reconcile")
-            return state
-        if Capability.LIST_POSTS in channel.capabilities:
-            return _settle(
-                publication,
-                PublicationState.SCHEDULED,
-                reason=_("Not found on the platform after an unconfirmed attempt; posting again."),
-                next_attempt_at=None,
-            )
-        return _settle(
-            publication,
-            PublicationState.UNCONFIRMED,
-            reason=_(
-                "The platform cannot show whether the post went out: check the channel, then "
-                "confirm it or publish again."
-            ),
-            next_attempt_at=None,
-        )
-
-
 @transaction.atomic
 def retry(by: Performer, publication: Publication) -> Publication:
     """A person has checked: the unconfirmed or failed publication goes out again now."""
@@ -971,7 +385,7 @@ def retry(by: Performer, publication: Publication) -> Publication:
     publication.next_attempt_at = None
     publication.due_at = min(publication.due_at, timezone.now())
     publication.save(update_fields=["state", "next_attempt_at", "due_at"])
-    _audit_publication(by, publication, "publication.retry", before)
+    audit_publication(by, publication, "publication.retry", before)
     return publication
 
 
@@ -994,7 +408,7 @@ def confirm(by: Performer, publication: Publication, *, url: str) -> Publication
     publication.published_at = timezone.now()
     publication.reason = ""
     publication.save()
-    _audit_publication(by, publication, "publication.confirm", before)
+    audit_publication(by, publication, "publication.confirm", before)
     return publication
 
 

@@ -10,17 +10,17 @@ from django.tasks import TaskContext, task
 from django.utils import timezone
 
 from sotong.core.scheduler import periodic
-from sotong.publishing import actions
+from sotong.publishing import dispatch
 
 
-@periodic(every=actions.DISPATCH_EVERY)
+@periodic(every=dispatch.DISPATCH_EVERY)
 @task(queue_name="platform", takes_context=True)
 def dispatch_due_publications(context: TaskContext) -> dict[str, int]:
     """Dispatch continuously until DISPATCH_SPAN after this task was enqueued (at least one
     pass): a late start on a busy queue shortens the run instead of piling runs up."""
     enqueued_at = context.task_result.enqueued_at or timezone.now()
-    seconds = (enqueued_at + actions.DISPATCH_SPAN - timezone.now()).total_seconds()
-    return dataclasses.asdict(actions.dispatch_for(max(0.0, seconds)))
+    seconds = (enqueued_at + dispatch.DISPATCH_SPAN - timezone.now()).total_seconds()
+    return dataclasses.asdict(dispatch.dispatch_for(max(0.0, seconds)))
 
 
 @periodic(every=dt.timedelta(minutes=5))

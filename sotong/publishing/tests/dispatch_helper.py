@@ -22,7 +22,7 @@ def main() -> None:
     from django.db.models import Count
     from django.utils import timezone
 
-    from sotong.publishing import actions
+    from sotong.publishing import dispatch
     from sotong.publishing.models import Publication
 
     command = sys.argv[1]
@@ -76,7 +76,7 @@ def main() -> None:
                 due_at=start + dt.timedelta(seconds=spread * number / count),
             )
     elif command == "dispatch":
-        result = actions.dispatch_for(float(sys.argv[2]))
+        result = dispatch.dispatch_for(float(sys.argv[2]))
         print(json.dumps(dataclasses.asdict(result)))
     elif command == "states":
         states = dict(Publication.objects.values_list("state").annotate(n=Count("id")))

@@ -16,7 +16,7 @@ from sotong.conftest import SYSTEM, department
 from sotong.core.models import AuditEntry
 from sotong.core.roles import Role
 from sotong.platforms.base import Credentials
-from sotong.publishing import actions
+from sotong.publishing import actions, dispatch
 from sotong.publishing.models import HoldReason, PostStatus, Publication, PublicationState
 from sotong.simulator.core import Fault, FaultKind
 
@@ -118,14 +118,14 @@ def test_approved_post_is_published_once_with_its_url(city, sim, facebook, autho
     post = write(author, city, [facebook])
     publication = approved_and_due(author, editor, post)
     assert publication.state == PublicationState.SCHEDULED
-    result = actions.dispatch_due()
+    result = dispatch.dispatch_due()
     publication.refresh_from_db()
     assert (result.claimed, result.published) == (1, 1)
     assert publication.state == PublicationState.PUBLISHED
     assert publication.external_id.startswith(PAGE_ID + "_")
     assert publication.url.startswith("https://www.facebook.com/")
     assert facebook_posts(sim)[-1].startswith("조례동 하수관로 교체 공사 안내")
-    assert actions.dispatch_due().claimed == 0  # nothing goes out twice
+    assert dispatch.dispatch_due().claimed == 0  # nothing goes out twice
     assert len(facebook_posts(sim)) == 4  # three from the page's history, one new
     assert AuditEntry.objects.filter(action="publication.publish").count() == 1
 
@@ -133,7 +133,7 @@ def test_approved_post_is_published_once_with_its_url(city, sim, facebook, autho
 def test_not_approved_by_its_time_is_held_never_published(city, sim, facebook, author) -> None:
     post = write(author, city, [facebook])
     actions.submit(author, post, publish_at=timezone.now() - dt.timedelta(seconds=1))
-    actions.dispatch_due()
+    dispatch.dispatch_due()
     publication = Publication.objects.get()
     assert (publication.state, publication.hold_reason) == (
         PublicationState.HELD,
@@ -178,17 +178,17 @@ def test_a_lost_answer_is_unconfirmed_then_reconciled_without_posting_twice(
     )
     # The connector waits 20 s for an answer in production; the test makes it short.
     monkeypatch.setattr(
-        actions,
+        dispatch,
         "connector_for",
         lambda channel, **_: channel_actions.connector_for(channel, client=short_timeout_client()),
     )
-    actions.dispatch_due()
+    dispatch.dispatch_due()
     publication.refresh_from_db()
     assert publication.state == PublicationState.UNCONFIRMED
     assert len(facebook_posts(sim)) == 4  # it did go out
     # Not reconciled before its time; then the platform says it is there.
-    assert actions.dispatch_due().reconciled == 0
-    result = actions.dispatch_due(timezone.now() + actions.RECONCILE_AGAIN)
+    assert dispatch.dispatch_due().reconciled == 0
+    result = dispatch.dispatch_due(timezone.now() + dispatch.RECONCILE_AGAIN)
     publication.refresh_from_db()
     assert result.reconciled == 1
     assert publication.state == PublicationState.PUBLISHED
@@ -201,14 +201,14 @@ def test_a_worker_killed_after_the_call_is_reconciled_not_repeated(
 ) -> None:
     post = write(author, city, [facebook])
     approved_and_due(author, editor, post)
-    claimed = actions.claim_due(timezone.now())
+    claimed = dispatch.claim_due(timezone.now())
     # The worker sent the post, then died before recording it.
     connector = channel_actions.connector_for(facebook)
-    connector.publish(actions._outbound(Publication.objects.get(pk=claimed[0])))
+    connector.publish(dispatch._outbound(Publication.objects.get(pk=claimed[0])))
     connector.close()
-    assert actions.dispatch_due().claimed == 0  # still claimed by the dead worker
-    later = timezone.now() + actions.CLAIM_LEASE + dt.timedelta(seconds=1)
-    result = actions.dispatch_due(later)
+    assert dispatch.dispatch_due().claimed == 0  # still claimed by the dead worker
+    later = timezone.now() + dispatch.CLAIM_LEASE + dt.timedelta(seconds=1)
+    result = dispatch.dispatch_due(later)
     assert (result.reconciled, result.claimed) == (1, 0)
     assert Publication.objects.get().state == PublicationState.PUBLISHED
     assert len(facebook_posts(sim)) == 4
@@ -217,9 +217,9 @@ def test_a_worker_killed_after_the_call_is_reconciled_not_repeated(
 def test_a_worker_killed_before_the_call_posts_it_once(city, sim, facebook, author, editor) -> None:
     post = write(author, city, [facebook])
     approved_and_due(author, editor, post)
-    actions.claim_due(timezone.now())  # claimed, then the worker died
-    later = timezone.now() + actions.CLAIM_LEASE + dt.timedelta(seconds=1)
-    result = actions.dispatch_due(later)
+    dispatch.claim_due(timezone.now())  # claimed, then the worker died
+    later = timezone.now() + dispatch.CLAIM_LEASE + dt.timedelta(seconds=1)
+    result = dispatch.dispatch_due(later)
     assert (result.reconciled, result.published) == (0, 1)
     assert len(facebook_posts(sim)) == 4
 
@@ -232,19 +232,19 @@ def test_rate_limits_and_transient_errors_wait_and_retry(
     post = write(author, city, [facebook])
     publication = approved_and_due(author, editor, post)
     sim.simulator.inject("facebook", Fault(FaultKind.RATE_LIMITED))
-    assert actions.dispatch_due().retrying == 1
+    assert dispatch.dispatch_due().retrying == 1
     publication.refresh_from_db()
     assert publication.state == PublicationState.SCHEDULED
     assert publication.next_attempt_at >= timezone.now() + dt.timedelta(seconds=59)
     assert publication.attempts == 0
     RateLimitState.clear()
     sim.simulator.inject("facebook", Fault(FaultKind.SERVER_ERROR, path_pattern="/feed"))
-    actions.dispatch_due(publication.next_attempt_at)
+    dispatch.dispatch_due(publication.next_attempt_at)
     publication.refresh_from_db()
     # A 5xx to a post may have taken effect: it is checked, not blindly repeated.
     assert publication.state == PublicationState.UNCONFIRMED
     # Not on the page: safe to post again, in the same round.
-    result = actions.dispatch_due(publication.next_attempt_at)
+    result = dispatch.dispatch_due(publication.next_attempt_at)
     publication.refresh_from_db()
     assert (result.reconciled, result.published) == (0, 1)
     assert publication.state == PublicationState.PUBLISHED
@@ -256,7 +256,7 @@ def test_a_refused_post_fails_with_the_platform_reason(city, sim, facebook, auth
     post = write(author, city, [facebook])
     approved_and_due(author, editor, post)
     sim.simulator["facebook"].add_post(PAGE_ID, post.variants.get().text)  # the same text
-    assert actions.dispatch_due().failed == 1
+    assert dispatch.dispatch_due().failed == 1
     publication = Publication.objects.get()
     assert publication.state == PublicationState.FAILED
     assert "506" in publication.reason
@@ -269,7 +269,7 @@ def test_an_expired_credential_holds_the_queue_until_reconnected(
     post = write(author, city, [facebook])
     approved_and_due(author, editor, post)
     sim.simulator.inject("facebook", Fault(FaultKind.TOKEN_EXPIRED))
-    assert actions.dispatch_due().held == 1
+    assert dispatch.dispatch_due().held == 1
     facebook.refresh_from_db()
     assert facebook.status == ChannelStatus.NEEDS_RECONNECT
     publication = Publication.objects.get()
@@ -277,9 +277,9 @@ def test_an_expired_credential_holds_the_queue_until_reconnected(
         PublicationState.HELD,
         HoldReason.CHANNEL,
     )
-    assert actions.dispatch_due().claimed == 0  # still held
+    assert dispatch.dispatch_due().claimed == 0  # still held
     channel_actions.check_channel(facebook)  # reconnected: the token works again
-    assert actions.dispatch_due().published == 1
+    assert dispatch.dispatch_due().published == 1
 
 
 def test_by_hand_channels_wait_for_a_person_to_record_the_address(
@@ -293,7 +293,7 @@ def test_by_hand_channels_wait_for_a_person_to_record_the_address(
     with pytest.raises(ValidationError):
         actions.confirm(editor, by_hand, url="https://pf.kakao.com/_x/1")  # not approved yet
     actions.approve(editor, post)
-    actions.dispatch_due()
+    dispatch.dispatch_due()
     by_hand.refresh_from_db()
     assert by_hand.state == PublicationState.BY_HAND  # the dispatcher leaves it alone
     with pytest.raises(ValidationError):
@@ -307,22 +307,22 @@ def test_a_platform_that_cannot_tell_leaves_it_to_a_person(city, sim, author, ed
     telegram = connect(city, sim, "telegram")
     post = write(author, city, [telegram])
     publication = approved_and_due(author, editor, post)
-    actions.claim_due(timezone.now())  # a worker died holding it
-    later = timezone.now() + actions.CLAIM_LEASE + dt.timedelta(seconds=1)
-    actions.dispatch_due(later)
+    dispatch.claim_due(timezone.now())  # a worker died holding it
+    later = timezone.now() + dispatch.CLAIM_LEASE + dt.timedelta(seconds=1)
+    dispatch.dispatch_due(later)
     publication.refresh_from_db()
     assert publication.state == PublicationState.UNCONFIRMED
     assert publication.next_attempt_at is None  # no automatic retry: it could duplicate
-    assert actions.dispatch_due(later + dt.timedelta(hours=1)).claimed == 0
+    assert dispatch.dispatch_due(later + dt.timedelta(hours=1)).claimed == 0
     actions.retry(editor, publication)  # a person checked the channel: it is not there
-    assert actions.dispatch_due().published == 1
+    assert dispatch.dispatch_due().published == 1
 
 
 def test_rescheduling_releases_a_held_post(city, facebook, author, editor) -> None:
     post = write(author, city, [facebook])
     actions.submit(author, post, publish_at=timezone.now() - dt.timedelta(seconds=1))
-    actions.dispatch_due()
+    dispatch.dispatch_due()
     actions.approve(editor, post)
     publication = Publication.objects.get()
     actions.reschedule(editor, publication, timezone.now() - dt.timedelta(seconds=1))
-    assert actions.dispatch_due().published == 1
+    assert dispatch.dispatch_due().published == 1

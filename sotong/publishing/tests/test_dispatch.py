@@ -14,7 +14,7 @@ from collections import Counter
 import pytest
 from django.utils import timezone
 
-from sotong.publishing import actions
+from sotong.publishing import dispatch
 from sotong.publishing.models import Publication, PublicationState
 from sotong.publishing.tests.test_actions import PAGE_ID, approved_and_due, connect, write
 from sotong.simulator.core import Latency
@@ -70,16 +70,18 @@ def test_a_round_publishes_side_by_side_each_once(run_sotong, sim) -> None:
 def test_claims_follow_the_platforms_rate_limit(city, sim, author, editor, monkeypatch) -> None:
     telegram = connect(city, sim, "telegram")
     sim.simulator["telegram"].max_messages_per_minute_per_chat = 2
-    monkeypatch.setitem(actions.PUBLISH_PACES, "telegram", actions.Pace(2, dt.timedelta(minutes=1)))
+    monkeypatch.setitem(
+        dispatch.PUBLISH_PACES, "telegram", dispatch.Pace(2, dt.timedelta(minutes=1))
+    )
     due_posts(author, editor, city, telegram, 3)
     now = timezone.now()
-    assert len(actions.claim_due(now)) == 2  # the third waits for the window
-    assert actions.claim_due(now) == []
-    later = now + dt.timedelta(minutes=1) + actions.PACE_MARGIN + dt.timedelta(seconds=1)
-    assert len(actions.claim_due(later)) == 1
+    assert len(dispatch.claim_due(now)) == 2  # the third waits for the window
+    assert dispatch.claim_due(now) == []
+    later = now + dt.timedelta(minutes=1) + dispatch.PACE_MARGIN + dt.timedelta(seconds=1)
+    assert len(dispatch.claim_due(later)) == 1
     Publication.objects.update(state=PublicationState.SCHEDULED, claimed_at=None)
     # Published for real: no call is spent on a 429.
-    result = actions.dispatch_due()
+    result = dispatch.dispatch_due()
     assert (result.published, result.retrying) == (2, 0)
     assert not [r for r in sim.simulator.recorded("telegram") if r.status == 429]
 
@@ -90,29 +92,29 @@ def test_a_channel_in_doubt_takes_no_new_posts(city, sim, author, editor) -> Non
     Publication.objects.filter(pk=first.pk).update(
         state=PublicationState.UNCONFIRMED, next_attempt_at=timezone.now() + dt.timedelta(hours=1)
     )
-    assert actions.claim_due(timezone.now()) == []
+    assert dispatch.claim_due(timezone.now()) == []
     # Left to a person (no automatic check pending): the channel goes on.
     Publication.objects.filter(pk=first.pk).update(next_attempt_at=None)
-    assert actions.claim_due(timezone.now()) == [second.pk]
+    assert dispatch.claim_due(timezone.now()) == [second.pk]
 
 
 def test_a_dead_claimers_work_is_checked_then_posted_once(city, sim, author, editor) -> None:
     facebook = connect(city, sim, "facebook")
     (publication,) = due_posts(author, editor, city, facebook, 1)
-    actions.claim_due(timezone.now())
+    dispatch.claim_due(timezone.now())
     dead = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"],
         check=True,
         capture_output=True,
         text=True,
     ).stdout.strip()
-    host, _pid, namespace = actions.worker_name().split(":")
+    host, _pid, namespace = dispatch.worker_name().split(":")
     Publication.objects.filter(pk=publication.pk).update(claimed_by=f"{host}:{dead}:{namespace}")
     before = len(page_posts(sim))
-    assert actions.dispatch_due().claimed == 0  # unconfirmed, checked after the grace
+    assert dispatch.dispatch_due().claimed == 0  # unconfirmed, checked after the grace
     publication.refresh_from_db()
     assert publication.state == PublicationState.UNCONFIRMED
-    result = actions.dispatch_due(timezone.now() + actions.DOUBT_GRACE)
+    result = dispatch.dispatch_due(timezone.now() + dispatch.DOUBT_GRACE)
     publication.refresh_from_db()
     assert (result.reconciled, result.published) == (0, 1)
     assert publication.state == PublicationState.PUBLISHED
@@ -122,8 +124,8 @@ def test_a_dead_claimers_work_is_checked_then_posted_once(city, sim, author, edi
 def test_a_live_claimer_is_left_alone(city, sim, author, editor) -> None:
     facebook = connect(city, sim, "facebook")
     due_posts(author, editor, city, facebook, 1)
-    actions.claim_due(timezone.now())  # this process: alive
-    actions.dispatch_due()
+    dispatch.claim_due(timezone.now())  # this process: alive
+    dispatch.dispatch_due()
     assert Publication.objects.get().state == PublicationState.PUBLISHING
 
 

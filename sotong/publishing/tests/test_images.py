@@ -18,7 +18,7 @@ from PIL import Image
 
 from sotong.core.models import AuditEntry
 from sotong.core.roles import Role
-from sotong.publishing import actions, images
+from sotong.publishing import actions, dispatch, images
 from sotong.publishing.models import PostImage, PostStatus, PublicationState
 from sotong.publishing.tests.test_actions import approved_and_due, connect, write
 
@@ -335,7 +335,7 @@ def test_instagram_and_facebook_receive_the_image_url(city, sim, author, editor)
     image = actions.add_image(author, post, upload(jpeg_with_gps()), "갈대밭")
     actions.submit(author, post, publish_at=None)
     actions.approve(editor, post)
-    result = actions.dispatch_due()
+    result = dispatch.dispatch_due()
     assert result.published == 2
     url = f"https://sotong.suncheon.go.kr/images/{image.token}/"
     containers = [params(r) for r in sim.simulator.recorded("instagram", "POST", "/media")]

@@ -376,14 +376,14 @@ def test_an_approver_who_left_does_not_approve(city, facebook, author, editor) -
 
 
 def test_an_occurrence_needing_approval_is_held_if_nobody_approves(city, facebook, author) -> None:
-    from sotong.publishing import actions
+    from sotong.publishing import dispatch
 
     series = make_series(author, city, [facebook])
     fill(author, series, 1)
     series_actions.materialise(series, now=seoul(2027, 1, 31, 10))
     post = Post.objects.get()
     assert post.status == PostStatus.IN_REVIEW
-    actions.dispatch_due(seoul(2027, 2, 1, 9, 0, 30))
+    dispatch.dispatch_due(seoul(2027, 2, 1, 9, 0, 30))
     publication = Publication.objects.get(variant__post=post)
     assert publication.state == PublicationState.HELD
 

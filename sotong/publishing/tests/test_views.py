@@ -17,7 +17,7 @@ from sotong.conftest import SYSTEM, department
 from sotong.core.models import AuditEntry
 from sotong.core.roles import Role
 from sotong.platforms.base import Credentials
-from sotong.publishing import actions, adapt
+from sotong.publishing import actions, adapt, dispatch
 from sotong.publishing.models import (
     Campaign,
     Post,
@@ -651,7 +651,7 @@ def test_a_by_hand_publication_shows_the_text_and_is_confirmed(
 def test_held_publication_shows_why(client, city, author, facebook) -> None:
     post = write(author, city, [facebook])
     actions.submit(author, post, publish_at=timezone.now() - dt.timedelta(seconds=1))
-    actions.dispatch_due()  # not approved by its time: held, never published
+    dispatch.dispatch_due()  # not approved by its time: held, never published
     html = page(as_(client, author).get(reverse("publishing:post", args=[post.pk])))
     assert "보류" in html
     assert "게시 시각까지 승인되지 않음" in html
@@ -668,7 +668,7 @@ def test_published_through_the_simulator(client, city, sim, author, editor) -> N
         reverse("publishing:publication_action", args=[publication.pk, "reschedule"]),
         {f"reschedule-{publication.pk}-due_at": later(0)},
     )
-    assert actions.dispatch_due().published == 1
+    assert dispatch.dispatch_due().published == 1
     publication.refresh_from_db()
     html = page(client.get(reverse("publishing:post", args=[post.pk])))
     assert "게시됨" in html
