@@ -122,3 +122,87 @@ def test_compose_approve_publish_on_the_simulator(page: Page, server: Server) ->
     # On the (simulated) Facebook Page itself.
     page.goto(f"{server.simulator_url}/view/facebook")
     expect(page.get_by_text(re.compile(TITLE)).first).to_be_visible()
+
+
+PROPAGATE = (
+    "import os, django, json, dataclasses;"
+    "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'sotong.settings');"
+    "django.setup();"
+    "from sotong.publishing import propagation;"
+    "print(json.dumps(dataclasses.asdict(propagation.propagate_due())))"
+)
+
+
+def propagate(server: Server) -> dict[str, int]:
+    """One round of the propagation worker, as the periodic task runs it."""
+    import json
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", PROPAGATE],
+        env=server.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_edit_after_publishing_then_withdraw(page: Page, server: Server) -> None:
+    title = "순천만 갈대숲 야간 개장 안내"
+    sign_in(page, "pr.editor")
+    page.goto("/compose/")
+    page.get_by_label("제목").fill(title)
+    page.get_by_label("본문").fill("10월 한 달 동안 갈대숲을 밤 9시까지 엽니다.")
+    facebook_name = choose_channel(page, "Facebook")
+    page.get_by_role("button", name="초안 저장").click()
+    expect(page.get_by_role("heading", name=title, level=1)).to_be_visible()
+    page.get_by_label("게시 시각").fill(seoul_minute())
+    page.get_by_role("button", name="승인 요청").click()
+    page.get_by_role("button", name="승인", exact=True).click()
+    expect(page.locator("#post-status")).to_have_text("승인됨")
+    assert server.sotong("publish", "due").returncode == 0
+    page.reload()
+    item = publication(page, facebook_name)
+    expect(item.locator(".publication-state")).to_have_text("게시됨")
+
+    # Edit after publishing: through the variant's form, back to approval, then out.
+    page.get_by_role("link", name="게시 후 수정").click()
+    expect(page.locator("#editing-published")).to_be_visible()
+    new_text = "10월 한 달 동안 갈대숲을 밤 10시까지 엽니다. (시간 변경)"
+    page.get_by_label(f"{facebook_name} 문안").fill(new_text)
+    page.get_by_role("button", name=re.compile(f"{re.escape(facebook_name)}.*저장")).click()
+    expect(page.get_by_role("status")).to_contain_text("승인되면 채널의 게시물이 수정됩니다")
+    expect(page.locator("#post-status")).to_have_text("승인 대기")
+    expect(item.locator(".publication-state")).to_have_text("게시됨")  # stays out meanwhile
+    page.get_by_role("button", name="승인", exact=True).click()
+    expect(page.locator("#post-status")).to_have_text("승인됨")
+    assert propagate(server)["done"] == 1
+    page.reload()
+    expect(item.locator(".publication-change .change-state")).to_have_text("완료")
+    page.goto(f"{server.simulator_url}/view/facebook")
+    expect(page.get_by_text(re.compile(r"밤 10시까지 엽니다")).first).to_be_visible()
+    page.go_back()
+
+    # Withdraw: a reason and a confirmation; the post disappears from the Page.
+    page.get_by_label("게시 취소 사유").fill("야간 개장이 취소되었습니다")
+    page.get_by_label(re.compile("게시된 모든 채널에서")).check()
+    page.get_by_role("button", name="게시 취소", exact=True).click()
+    expect(page.locator("#post-status")).to_have_text("게시 취소됨")
+    assert propagate(server)["done"] == 1
+    page.reload()
+    expect(item.locator(".publication-state")).to_have_text("게시 취소됨")
+    expect(page.locator("#post-withdrawn")).to_contain_text("야간 개장이 취소되었습니다")
+    history = page.locator("#history")
+    expect(history.locator("li.revision")).to_have_count(3)
+    expect(history).to_contain_text("게시 후 수정")
+    expect(history.locator("ins", has_text="밤 10시까지")).to_have_count(1)
+    expect(history.locator("del", has_text="밤 9시까지")).to_have_count(1)
+    assert_accessible(page)
+    screenshot(page, "publishing-withdrawn")
+    post_url = page.url
+    page.goto(f"{server.simulator_url}/view/facebook")
+    expect(page.get_by_text(re.compile(r"갈대숲을 밤"))).to_have_count(0)
+    page.goto(post_url)

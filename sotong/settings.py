@@ -32,10 +32,13 @@ INSTALLED_APPS = [
     "django_htmx",
     "axes",
     "django_tasks_db",
+    "ninja",
     "sotong.core",
     "sotong.channels",
     "sotong.publishing",
+    "sotong.notifications",
     "sotong.web",
+    "sotong.api",
 ]
 
 MIDDLEWARE = [
@@ -69,6 +72,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "sotong.web.context_processors.shell",
+                "sotong.notifications.context_processors.unread",
             ],
         },
     },
@@ -148,6 +152,34 @@ SOTONG_SCHEDULER_LEASE_SECONDS = float(os.environ.get("SOTONG_SCHEDULER_LEASE_SE
 SOTONG_WORKER_HEARTBEAT_SECONDS = float(os.environ.get("SOTONG_WORKER_HEARTBEAT_SECONDS", 10))
 SOTONG_WORKER_LOST_AFTER_SECONDS = float(os.environ.get("SOTONG_WORKER_LOST_AFTER_SECONDS", 90))
 SOTONG_TASK_MAX_ATTEMPTS = int(os.environ.get("SOTONG_TASK_MAX_ATTEMPTS", 3))
+
+# Notices are emailed to staff who have an address, when a mail server is configured
+# (SOTONG_EMAIL_HOST, or any Django SOTONG_EMAIL_BACKEND); SOTONG_EMAIL_NOTIFICATIONS=false
+# turns it off. The notice in Sotong stands either way.
+_EMAIL_HOST = os.environ.get("SOTONG_EMAIL_HOST", "")
+_EMAIL_BACKEND = os.environ.get("SOTONG_EMAIL_BACKEND", "")
+if _EMAIL_HOST and not _EMAIL_BACKEND:
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": _EMAIL_HOST,
+                "port": int(os.environ.get("SOTONG_EMAIL_PORT", 25)),
+                "username": os.environ.get("SOTONG_EMAIL_USER", ""),
+                "password": os.environ.get("SOTONG_EMAIL_PASSWORD", ""),
+                "use_tls": os.environ.get("SOTONG_EMAIL_TLS", "").lower() in {"1", "true", "on"},
+                "timeout": 10,
+            },
+        }
+    }
+else:
+    MAILERS = {
+        "default": {"BACKEND": _EMAIL_BACKEND or "django.core.mail.backends.console.EmailBackend"}
+    }
+DEFAULT_FROM_EMAIL = os.environ.get("SOTONG_EMAIL_FROM", "sotong@localhost")
+SOTONG_EMAIL_NOTIFICATIONS = os.environ.get(
+    "SOTONG_EMAIL_NOTIFICATIONS", "true" if _EMAIL_HOST or _EMAIL_BACKEND else "false"
+).lower() in {"1", "true", "yes", "on"}
 
 LOGGING = {
     "version": 1,

@@ -13,11 +13,13 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("healthz", web_views.health, name="health"),
+    path("api/", include("sotong.api.urls")),
     path("", include("sotong.channels.urls")),
     path("", include("sotong.publishing.image_urls")),
     path("", include("sotong.publishing.urls")),
     path("", include("sotong.publishing.calendar_urls")),
     path("", include("sotong.publishing.series_urls")),
     path("", include("sotong.publishing.approval_urls")),
+    path("", include("sotong.notifications.urls")),
     path("", include("sotong.web.urls")),
 ]

@@ -19,6 +19,7 @@ from sotong.core import audit
 from sotong.core.models import AuditEntry, Department, Organisation
 from sotong.core.permissions import Performer, actor_of, require
 from sotong.core.roles import Capability as Permission
+from sotong.notifications import actions as notifications
 from sotong.platforms.base import (
     AccountCheck,
     Capability,
@@ -209,6 +210,7 @@ def check_channel(channel: Channel, *, by: Performer | None = None) -> CheckResu
         if channel.status == ChannelStatus.NEEDS_RECONNECT:
             _set_status(channel, channel.base_status, "", by)
     channel.save(update_fields=fields)
+    notifications.notify_missing_permissions(channel)
     return result
 
 
@@ -233,6 +235,8 @@ def _set_status(channel: Channel, status: str, reason: str, by: Performer | None
         before=before,
         after=_status_snapshot(channel),
     )
+    if status == ChannelStatus.NEEDS_RECONNECT:
+        notifications.notify_channel_held(channel, channel.status_reason)
 
 
 @transaction.atomic
@@ -474,6 +478,7 @@ def warn_of_expiring_credentials() -> list[Channel]:
             department=channel.department,
             after={"expires_at": expires, "days_left": channel.days_until_expiry},
         )
+        notifications.notify_credential_expiring(channel)
         warned.append(channel)
     return warned
 

@@ -25,6 +25,7 @@ from sotong.core.models import Department, Organisation, Staff
 from sotong.core.permissions import Performer, actor_of, require
 from sotong.core.roles import DEPARTMENT_ROLES
 from sotong.core.roles import Capability as Permission
+from sotong.notifications import actions as notifications
 from sotong.platforms.base import (
     connector_class,
 )
@@ -35,11 +36,13 @@ from sotong.publishing.models import (
     Campaign,
     Post,
     PostImage,
+    PostRevision,
     PostStatus,
     Publication,
     PublicationState,
     Review,
     ReviewDecision,
+    RevisionReason,
     Variant,
 )
 
@@ -142,6 +145,7 @@ def compose(
         department=department,
         after={"title": post.title, "channels": [c.pk for c in channels]},
     )
+    record_revision(by, post, RevisionReason.COMPOSED)
     return post
 
 
@@ -179,12 +183,16 @@ def edit_variant(by: Performer, variant: Variant, text: str) -> Variant:
         before=before,
         after={"text": variant.text},
     )
+    if before["text"] != variant.text:
+        record_revision(by, post, RevisionReason.VARIANT_EDITED)
     return variant
 
 
 def _require_editable(post: Post) -> None:
     if post.status == PostStatus.REJECTED:
         raise ValidationError(_("A rejected post cannot be changed."))
+    if post.status == PostStatus.WITHDRAWN:
+        raise ValidationError(_("A withdrawn post cannot be changed."))
     if post.publications().filter(state=PublicationState.PUBLISHED).exists():
         raise ValidationError(_("The post has already gone out; edit it on the platform."))
 
@@ -247,6 +255,7 @@ def submit(by: Performer, post: Post, *, publish_at: dt.datetime | None = None) 
         department=post.department,
         after={"publish_at": post.publish_at},
     )
+    notifications.notify_review_requested(by, post)
     return post
 
 
@@ -281,8 +290,15 @@ def approve(by: Performer, post: Post, *, comment: str = "", all_steps: bool = F
     approves the current step only, and the post is approved after the last one.
     ``all_steps`` (a pre-approved series) approves every remaining step at once."""
     if has_approval_chain(post.organisation_id):
-        return _approve_in_chain(by, post, comment.strip(), all_steps=all_steps)
-    return _decide(by, post, ReviewDecision.APPROVED, PostStatus.APPROVED, comment)
+        post = _approve_in_chain(by, post, comment.strip(), all_steps=all_steps)
+    else:
+        post = _decide(by, post, ReviewDecision.APPROVED, PostStatus.APPROVED, comment)
+    if post.status == PostStatus.APPROVED:
+        # Re-approved after an edit made once it was out: the edit goes to the platforms.
+        from sotong.publishing import propagation
+
+        propagation.plan_edits(by, post)
+    return post
 
 
 @transaction.atomic
@@ -329,6 +345,7 @@ def _decide(by: Performer, post: Post, decision: str, status: str, comment: str)
         before=before,
         after=after,
     )
+    notifications.notify_decided(by, post, decision, comment)
     return post
 
 
@@ -715,6 +732,7 @@ def _approve_in_chain(by: Performer, post: Post, comment: str, *, all_steps: boo
                 "comment": comment,
             },
         )
+    notifications.notify_review_requested(by, post)  # the next step's approvers, if any
     if any(not state.complete for state in approval_chain(post)):
         return post
     post.status = PostStatus.APPROVED
@@ -827,3 +845,158 @@ def remove_approval_step(by: Performer, step: ApprovalStep) -> None:
         actor_of(by), "approval_step.remove", step, organisation=step.organisation, before=before
     )
     step.delete()
+
+
+# -- history, edits after publishing and withdrawal ---------------------------------------------
+
+
+def snapshot_of(post: Post) -> dict[str, object]:
+    """What the post says now, as its history keeps it: names rather than ids, so the record
+    reads the same after a campaign or channel is renamed or removed."""
+    return {
+        "title": post.title,
+        "body": post.body,
+        "link": post.link,
+        "hashtags": list(post.hashtags),
+        "topics": list(post.topics),
+        "campaign": post.campaign.name if post.campaign else "",
+        "department": post.department.name,
+        "variants": [
+            {"channel": variant.channel.name, "kind": variant.channel.kind, "text": variant.text}
+            for variant in post.variants.select_related("channel").order_by("channel__name", "id")
+        ],
+    }
+
+
+def record_revision(by: Performer, post: Post, why: str, note: str = "") -> PostRevision:
+    """Append what the post says now to its history (the caller holds the post's lock or
+    has just created it)."""
+    last = (
+        PostRevision.objects.filter(post=post)
+        .order_by("-number")
+        .values_list("number", flat=True)
+        .first()
+    )
+    return PostRevision.objects.create(
+        organisation_id=post.organisation_id,
+        post=post,
+        number=(last or 0) + 1,
+        snapshot=snapshot_of(post),
+        by=by if isinstance(by, Staff) else None,
+        by_label=by.display_name if isinstance(by, Staff) else actor_of(by).label,
+        why=why,
+        note=note,
+    )
+
+
+def is_out(post: Post) -> bool:
+    """Whether any of the post's variants is on its platform."""
+    return post.publications().filter(state=PublicationState.PUBLISHED).exists()
+
+
+@transaction.atomic
+def edit_published(by: Performer, variant: Variant, text: str) -> Variant:
+    """Change the text for one channel of a post that is already out. The post goes back
+    for approval; what is out stays out meanwhile, and the approval carries the new text
+    to the platform (or makes it a by-hand task where the platform cannot edit)."""
+    post = Post.objects.select_for_update(of=("self",)).get(pk=variant.post_id)
+    require(by, Permission.DRAFT_POSTS, post.organisation_id)
+    _check_department(by, post.department)
+    if post.status in (PostStatus.REJECTED, PostStatus.WITHDRAWN):
+        raise ValidationError(_("A rejected or withdrawn post cannot be changed."))
+    if not is_out(post):
+        raise ValidationError(_("The post has not gone out yet; edit it as usual."))
+    text = text.strip()
+    if not text:
+        raise ValidationError({"text": _("The text is empty")})
+    variant = Variant.objects.select_for_update(of=("self",)).get(pk=variant.pk)
+    before = {"text": variant.text}
+    if text == variant.text:
+        return variant
+    kind = variant.channel.kind
+    fit = adapt.measure(kind, text, image_count=images_for(kind, post.images.count()))
+    if not fit.fits:
+        # What is out must stay valid on its platform: an edit that does not fit is refused.
+        raise ValidationError(
+            {"text": _("The text does not fit %(channel)s.") % {"channel": variant.channel.name}}
+        )
+    # What went out is the variant's text until the first edit after publishing: kept, so
+    # the approval knows which publications now differ from the platform.
+    Publication.objects.filter(
+        variant=variant, state=PublicationState.PUBLISHED, platform_text=""
+    ).update(platform_text=variant.text)
+    variant.text = text
+    variant.edited = True
+    variant.save(update_fields=["text", "edited"])
+    _back_to_review(by, post, _("Edited after publishing: approve the new text to update it."))
+    audit.record(
+        actor_of(by),
+        "variant.edit_published",
+        variant,
+        organisation=post.organisation,
+        department=post.department,
+        before=before,
+        after={"text": variant.text},
+    )
+    record_revision(by, post, RevisionReason.EDITED_AFTER_PUBLISHING)
+    return variant
+
+
+WITHDRAWABLE = (
+    PostStatus.APPROVED,
+    PostStatus.IN_REVIEW,
+    PostStatus.CHANGES_REQUESTED,
+)
+
+
+@transaction.atomic
+def withdraw(by: Performer, post: Post, *, reason: str) -> Post:
+    """Take the post back: what has not gone out is cancelled; what is out is deleted from
+    its platform (by the worker where the platform allows it, by a person where it does
+    not). Nothing is erased in Sotong: the post, its publications and history stay, marked
+    withdrawn with when and why."""
+    from sotong.publishing import propagation
+
+    require(by, Permission.PUBLISH, post.organisation_id)
+    _check_department(by, post.department)
+    reason = " ".join(reason.split())
+    if not reason:
+        raise ValidationError({"reason": _("Say why the post is withdrawn.")})
+    if len(reason) > 500:
+        raise ValidationError({"reason": _("The reason is too long.")})
+    post = Post.objects.select_for_update(of=("self",)).get(pk=post.pk)
+    if post.status not in WITHDRAWABLE:
+        raise ValidationError(_("Only a post that is scheduled or out can be withdrawn."))
+    before = {"status": post.status}
+    now = timezone.now()
+    post.status = PostStatus.WITHDRAWN
+    post.withdrawn_at = now
+    post.withdraw_reason = reason
+    post.save(update_fields=["status", "withdrawn_at", "withdraw_reason", "updated_at"])
+    cancelled = (
+        post.publications()
+        .filter(state__in=(*OPEN_STATES, PublicationState.FAILED))
+        .update(
+            state=PublicationState.CANCELLED,
+            reason=(_("Withdrawn: %(reason)s") % {"reason": reason})[:500],
+            withdrawn_at=now,
+            updated_at=now,
+        )
+    )
+    deletes = propagation.plan_deletes(by, post)
+    audit.record(
+        actor_of(by),
+        "post.withdraw",
+        post,
+        organisation=post.organisation,
+        department=post.department,
+        before=before,
+        after={
+            "status": post.status,
+            "reason": reason,
+            "cancelled": cancelled,
+            "deletes": [change.publication_id for change in deletes],
+        },
+    )
+    record_revision(by, post, RevisionReason.WITHDRAWN, reason)
+    return post

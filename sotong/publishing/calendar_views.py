@@ -59,6 +59,8 @@ STATE_LOOK: dict[str, tuple[str, str]] = {
     PublicationState.HELD: ("held", "‖"),
     PublicationState.BY_HAND: ("by-hand", "✎"),
     PublicationState.CANCELLED: ("cancelled", "–"),
+    # It went out and was taken back: kept in the calendar where it went out.
+    PublicationState.WITHDRAWN: ("withdrawn", "⊘"),
 }
 
 # RFC 5545 allows only these three for a VEVENT.
@@ -68,6 +70,7 @@ ICAL_STATUS: dict[str, str] = {
     PublicationState.PUBLISHING: "CONFIRMED",
     PublicationState.BY_HAND: "CONFIRMED",
     PublicationState.CANCELLED: "CANCELLED",
+    PublicationState.WITHDRAWN: "CANCELLED",
 }
 
 MONTH_PARAM = re.compile(r"^(\d{4})-(\d{2})$")
@@ -201,7 +204,10 @@ class Entry:
 
 def _moment(publication: Publication) -> dt.datetime:
     """When the publication sits in the calendar: when it went out, or when it is due."""
-    if publication.state == PublicationState.PUBLISHED and publication.published_at:
+    if (
+        publication.state in (PublicationState.PUBLISHED, PublicationState.WITHDRAWN)
+        and publication.published_at
+    ):
         return publication.published_at
     return publication.due_at
 

@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from sotong.channels.actions import connector_for
 from sotong.channels.models import Channel, ChannelStatus
 from sotong.core import audit
+from sotong.notifications import actions as notifications
 from sotong.platforms.base import (
     DEFAULT_TIMEOUT,
     Capability,
@@ -463,6 +464,7 @@ def publish(publication_id: int, *, client: httpx.Client | None = None) -> str:
                 reason=_("Not approved by its publish time; approve it and set a new time."),
             )
             audit_publication(SYSTEM, publication, "publication.hold")
+            notifications.notify_post_held(publication)
         return state
     if channel.status != ChannelStatus.ACTIVE:
         with transaction.atomic():
@@ -473,6 +475,7 @@ def publish(publication_id: int, *, client: httpx.Client | None = None) -> str:
                 reason=_("The channel is %(status)s.") % {"status": channel.get_status_display()},
             )
             audit_publication(SYSTEM, publication, "publication.hold")
+            notifications.notify_channel_held(channel, publication.reason, publication)
         return state
     publication.attempts += 1
     publication.save(update_fields=["attempts"])
@@ -523,6 +526,7 @@ def _record_outcome(
             reason=str(outcome)[:500],
         )
         audit_publication(SYSTEM, publication, "publication.hold")
+        notifications.notify_channel_held(channel, publication.reason, publication)
     elif isinstance(outcome, TransientError):
         if publication.attempts >= MAX_ATTEMPTS:
             state = _settle(
@@ -532,6 +536,7 @@ def _record_outcome(
                 % {"count": publication.attempts, "reason": outcome},
             )
             audit_publication(SYSTEM, publication, "publication.fail")
+            notifications.notify_publication_failed(publication)
         else:
             wait = min(FIRST_RETRY * 2 ** (publication.attempts - 1), LONGEST_RETRY)
             state = _settle(
@@ -544,6 +549,7 @@ def _record_outcome(
         # Rejected content, a duplicate, a missing page: trying again would not help.
         state = _settle(publication, PublicationState.FAILED, reason=str(outcome)[:500])
         audit_publication(SYSTEM, publication, "publication.fail")
+        notifications.notify_publication_failed(publication)
     else:
         state = _settle(
             publication,
@@ -601,6 +607,7 @@ def reconcile(publication: Publication) -> str:
                 reason=_("Not found on the platform after an unconfirmed attempt; posting again."),
                 next_attempt_at=None,
             )
+        notifications.notify_publication_unconfirmed(publication)
         return _settle(
             publication,
             PublicationState.UNCONFIRMED,

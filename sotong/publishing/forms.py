@@ -198,3 +198,17 @@ class ImageForm(NoColon, forms.Form):
         max_length=1000,
         help_text=_("What the image shows, for people who cannot see it."),
     )
+
+
+class WithdrawForm(NoColon, forms.Form):
+    reason = forms.CharField(
+        label=_("Why is it withdrawn?"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Kept with the post's record and shown on each channel's entry."),
+        error_messages={"required": _("Say why the post is withdrawn.")},
+    )
+    confirm = forms.BooleanField(
+        label=_("I understand: the post is deleted from every channel where it is out."),
+        error_messages={"required": _("Tick the box to confirm the withdrawal.")},
+    )

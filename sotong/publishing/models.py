@@ -6,13 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import uuid
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from sotong.core.scoping import OrganisationOwned
+from sotong.core.scoping import OrganisationOwned, ScopedQuerySet
 
 
 class Campaign(OrganisationOwned):
@@ -40,6 +40,9 @@ class PostStatus(models.TextChoices):
     CHANGES_REQUESTED = "changes_requested", _("Changes requested")
     APPROVED = "approved", _("Approved")
     REJECTED = "rejected", _("Rejected")
+    # Taken back after it went out: its publications are deleted or cancelled, its
+    # records kept.
+    WITHDRAWN = "withdrawn", _("Withdrawn")
 
 
 DEFAULT_TOPICS = ("관광", "축제", "생활정보", "교통", "환경", "복지", "안전", "행정")
@@ -79,6 +82,8 @@ class Post(OrganisationOwned):
     publish_at = models.DateTimeField(_("publish at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    withdrawn_at = models.DateTimeField(_("withdrawn"), null=True, blank=True)
+    withdraw_reason = models.TextField(_("why it was withdrawn"), blank=True)
 
     department_path: ClassVar[str | None] = "department"
 
@@ -130,6 +135,8 @@ class PublicationState(models.TextChoices):
     # No publishing API: a person posts it and records the address.
     BY_HAND = "by_hand", _("To publish by hand")
     CANCELLED = "cancelled", _("Cancelled")
+    # It went out, then the post was withdrawn and it is gone from the platform.
+    WITHDRAWN = "withdrawn", _("Withdrawn")
 
 
 class HoldReason(models.TextChoices):
@@ -167,6 +174,10 @@ class Publication(OrganisationOwned):
     published_at = models.DateTimeField(_("published"), null=True, blank=True)
     by_hand = models.BooleanField(_("published by hand"), default=False)
     updated_at = models.DateTimeField(auto_now=True)
+    # The text on the platform once it differs from the variant (edited after publishing);
+    # empty while the variant's text is what went out.
+    platform_text = models.TextField(_("text on the platform"), blank=True)
+    withdrawn_at = models.DateTimeField(_("withdrawn"), null=True, blank=True)
 
     department_path: ClassVar[str | None] = "variant__post__department"
 
@@ -481,3 +492,123 @@ class ApprovalStep(OrganisationOwned):
 
     def __str__(self) -> str:
         return self.name
+
+
+# -- history and changes after publishing ---------------------------------------------------
+
+
+class RevisionsAreAppendOnly(Exception):
+    """A post's history is a public record: revisions are never changed or deleted."""
+
+
+class RevisionQuerySet(ScopedQuerySet["PostRevision"]):
+    def update(self, **kwargs: Any) -> int:
+        raise RevisionsAreAppendOnly("revisions cannot be changed")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise RevisionsAreAppendOnly("revisions cannot be deleted")
+
+
+class RevisionReason(models.TextChoices):
+    COMPOSED = "composed", _("written")
+    EDITED = "edited", _("edited")
+    VARIANT_EDITED = "variant_edited", _("text for a channel edited")
+    EDITED_AFTER_PUBLISHING = "edited_after_publishing", _("edited after publishing")
+    WITHDRAWN = "withdrawn", _("withdrawn")
+
+
+class PostRevision(OrganisationOwned):
+    """What the post said at one moment: its content and every channel's text, who changed
+    it and why. Append-only, like the audit log."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField(_("revision"))
+    snapshot = models.JSONField(_("content"))
+    by = models.ForeignKey(
+        "core.Staff", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    by_label = models.CharField(_("who"), max_length=150)
+    at = models.DateTimeField(_("when"), default=timezone.now)
+    why = models.CharField(_("why"), max_length=30, choices=RevisionReason.choices)
+    note = models.TextField(_("note"), blank=True)
+
+    department_path: ClassVar[str | None] = "post__department"
+    objects = RevisionQuerySet.as_manager()  # type: ignore[misc]
+
+    class Meta:
+        verbose_name = _("revision")
+        verbose_name_plural = _("revisions")
+        ordering = ["number"]
+        constraints = [
+            models.UniqueConstraint(fields=["post", "number"], name="post_revision_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.post} r{self.number}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise RevisionsAreAppendOnly("revisions cannot be changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise RevisionsAreAppendOnly("revisions cannot be deleted")
+
+
+class ChangeKind(models.TextChoices):
+    EDIT = "edit", _("Edit")
+    DELETE = "delete", _("Delete")
+
+
+class ChangeState(models.TextChoices):
+    PENDING = "pending", _("Waiting to be sent")
+    APPLYING = "applying", _("Being sent")
+    DONE = "done", _("Done")
+    # The platform has no API for it: a person makes the change and confirms it.
+    BY_HAND = "by_hand", _("To do by hand")
+    FAILED = "failed", _("Failed")
+    # Sent, no answer: retried automatically (edits and deletes repeat safely).
+    UNCONFIRMED = "unconfirmed", _("Unconfirmed")
+    HELD = "held", _("Held")
+    # A newer change (a later edit, or the withdrawal) replaced it before it was made.
+    SUPERSEDED = "superseded", _("Replaced by a later change")
+
+
+class PublicationChange(OrganisationOwned):
+    """An edit or a deletion of a publication that is out, carried to its platform where
+    the platform allows it, or done by a person where it does not."""
+
+    publication = models.ForeignKey(Publication, on_delete=models.CASCADE, related_name="changes")
+    kind = models.CharField(_("kind"), max_length=10, choices=ChangeKind.choices)
+    text = models.TextField(_("text"), blank=True)
+    state = models.CharField(
+        _("state"),
+        max_length=20,
+        choices=ChangeState.choices,
+        default=ChangeState.PENDING,
+        db_index=True,
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    requested_by = models.ForeignKey(
+        "core.Staff", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    requested_label = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(_("requested"), default=timezone.now)
+    done_at = models.DateTimeField(_("done"), null=True, blank=True)
+    done_by_hand = models.BooleanField(_("done by hand"), default=False)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=100, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    department_path: ClassVar[str | None] = "publication__variant__post__department"
+
+    class Meta:
+        verbose_name = _("change after publishing")
+        verbose_name_plural = _("changes after publishing")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="change_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.publication} {self.kind} ({self.state})"

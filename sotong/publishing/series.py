@@ -35,6 +35,7 @@ from sotong.core.calendar import calendar_for
 from sotong.core.models import Department, Organisation, Staff
 from sotong.core.permissions import Performer, actor_of, require
 from sotong.core.roles import Capability as Permission
+from sotong.notifications import actions as notifications
 from sotong.publishing import actions, adapt, feeds
 from sotong.publishing.models import (
     FeedSource,
@@ -614,6 +615,7 @@ def _store_version(
             "sha256": digest,
         },
     )
+    notifications.notify_feed_failed(series, version)
     return version
 
 
@@ -783,6 +785,7 @@ def _warn_empty(series: Series, occurrence: SeriesOccurrence, now: dt.datetime) 
         department=series.department,
         after={"series": series.pk, "at": occurrence.at},
     )
+    notifications.notify_queue_low(series, occurrence)
     return True
 
 
@@ -861,6 +864,7 @@ def _settle_occurrence(
         if isinstance(content, str):
             if at <= now:
                 _skip(series, occurrence, content)
+                notifications.notify_occurrence_skipped(series, occurrence)
                 return occurrence, True
             occurrence.reason = content[:500]
             occurrence.save(update_fields=["reason", "updated_at"])

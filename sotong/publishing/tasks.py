@@ -31,3 +31,13 @@ def prepare_series_posts() -> dict[str, int]:
     from sotong.publishing import series
 
     return dataclasses.asdict(series.materialise_due())
+
+
+@periodic(every=dt.timedelta(seconds=30))
+@task(queue_name="platform")
+def propagate_publication_changes() -> dict[str, int]:
+    """Carry approved edits and withdrawals to the posts that are already out (each change
+    claimed by one worker; edits and deletions repeat safely after a lost answer)."""
+    from sotong.publishing import propagation
+
+    return dataclasses.asdict(propagation.propagate_due())

@@ -12,6 +12,7 @@ urlpatterns = [
     path("posts/<int:pk>/<slug:action>/", views.post_action, name="post_action"),
     path("approvals/", views.approvals, name="approvals"),
     path("variants/<int:pk>/", views.variant_edit, name="variant_edit"),
+    path("changes/<int:pk>/<slug:action>/", views.change_action, name="change_action"),
     path(
         "publications/<int:pk>/<slug:action>/",
         views.publication_action,

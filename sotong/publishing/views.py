@@ -5,7 +5,8 @@ input, call an action and render; the actions check permissions (PermissionDenie
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import difflib
+from dataclasses import dataclass, field
 
 from django import forms as django_forms
 from django.contrib import messages
@@ -20,17 +21,21 @@ from sotong.channels.models import Channel
 from sotong.core.models import Staff
 from sotong.core.roles import Capability as Permission
 from sotong.platforms.base import Capability
-from sotong.publishing import actions, adapt, forms, selectors
+from sotong.publishing import actions, adapt, forms, propagation, selectors
 from sotong.publishing.models import (
+    ChangeState,
     Post,
+    PostRevision,
     PostStatus,
     Publication,
+    PublicationChange,
     PublicationState,
     Variant,
 )
 from sotong.web.decorators import staff_required
 
-POST_ACTIONS = ("submit", "approve", "request_changes", "reject")
+POST_ACTIONS = ("submit", "approve", "request_changes", "reject", "withdraw")
+CHANGE_ACTIONS = ("retry", "confirm")
 PUBLICATION_ACTIONS = ("retry", "confirm", "reschedule")
 EDITABLE = (
     PostStatus.DRAFT,
@@ -234,12 +239,100 @@ class VariantView:
 
 
 @dataclass
+class ChangeView:
+    change: PublicationChange
+    can_retry: bool
+    can_confirm: bool
+
+
+@dataclass
 class PublicationView:
     publication: Publication
     by_hand: bool
     confirm_form: forms.ConfirmForm | None
     reschedule_form: forms.RescheduleForm | None
     can_retry: bool
+    changes: list[ChangeView] = field(default_factory=list)
+
+
+# -- the post's history -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DiffLine:
+    op: str  # "same", "removed" or "added"
+    text: str
+
+
+@dataclass(frozen=True)
+class FieldDiff:
+    label: str
+    lines: list[DiffLine]
+
+
+@dataclass(frozen=True)
+class RevisionView:
+    revision: PostRevision
+    diffs: list[FieldDiff]
+
+
+def _as_text(value: object) -> str:
+    if isinstance(value, list):
+        return " ".join(str(item) for item in value)
+    return str(value or "")
+
+
+def _line_diff(before: str, after: str) -> list[DiffLine]:
+    ops = {" ": "same", "-": "removed", "+": "added"}
+    return [
+        DiffLine(ops[line[0]], line[2:])
+        for line in difflib.ndiff(before.splitlines(), after.splitlines())
+        if line[0] in ops
+    ]
+
+
+def revision_diffs(before: dict[str, object], after: dict[str, object]) -> list[FieldDiff]:
+    """What changed between two snapshots of a post, field by field, line by line."""
+    labels = {
+        "title": _("Title"),
+        "body": _("Body"),
+        "link": _("Link"),
+        "hashtags": _("Hashtags"),
+        "topics": _("Topics"),
+        "campaign": _("Campaign"),
+        "department": _("Department"),
+    }
+    diffs = []
+    for key, label in labels.items():
+        old, new = _as_text(before.get(key)), _as_text(after.get(key))
+        if old != new:
+            diffs.append(FieldDiff(label, _line_diff(old, new)))
+
+    def texts(snapshot: dict[str, object]) -> dict[str, str]:
+        variants = snapshot.get("variants")
+        if not isinstance(variants, list):
+            return {}
+        return {str(v["channel"]): str(v["text"]) for v in variants}
+
+    old_texts, new_texts = texts(before), texts(after)
+    for channel in sorted(old_texts.keys() | new_texts.keys()):
+        old, new = old_texts.get(channel, ""), new_texts.get(channel, "")
+        if old != new:
+            diffs.append(
+                FieldDiff(_("Text for %(channel)s") % {"channel": channel}, _line_diff(old, new))
+            )
+    return diffs
+
+
+def history(post: Post) -> list[RevisionView]:
+    """The post's revisions, newest first, each with what changed since the one before."""
+    views = []
+    previous: dict[str, object] | None = None
+    for revision in post.revisions.order_by("number"):
+        diffs = [] if previous is None else revision_diffs(previous, revision.snapshot)
+        views.append(RevisionView(revision, diffs))
+        previous = revision.snapshot
+    return list(reversed(views))
 
 
 def _render_post(
@@ -252,6 +345,8 @@ def _render_post(
     variant_forms: dict[int, forms.VariantForm] | None = None,
     publication_forms: dict[int, django_forms.Form] | None = None,
     image_form: forms.ImageForm | None = None,
+    withdraw_form: forms.WithdrawForm | None = None,
+    editing_published: bool = False,
 ) -> HttpResponse:
     """The post page; a form that failed comes back bound, with its errors and input. A
     form the post's state no longer offers (someone else decided first) has its errors
@@ -264,7 +359,15 @@ def _render_post(
     can_submit = can_draft and post.status in (PostStatus.DRAFT, PostStatus.CHANGES_REQUESTED)
     chain = actions.approval_chain(post)
     can_decide = actions.may_decide(staff, post, chain)
+    is_out = actions.is_out(post)
+    can_edit_published = can_draft and is_out and post.status in EDITABLE
+    editing_published = can_edit_published and (
+        editing_published or request.GET.get("edit") == "published"
+    )
+    can_withdraw = can_publish and post.status in actions.WITHDRAWABLE
     unshown: list[django_forms.Form] = []
+    if withdraw_form is not None and not can_withdraw:
+        unshown.append(withdraw_form)
     if submit_form is not None and not can_submit:
         unshown.append(submit_form)
     if decision_form is not None and not can_decide:
@@ -312,6 +415,19 @@ def _render_post(
             )
         if bound is not None and bound not in (view.confirm_form, view.reschedule_form):
             unshown.append(bound)
+        for change in publication.changes.exclude(state=ChangeState.SUPERSEDED):
+            view.changes.append(
+                ChangeView(
+                    change,
+                    can_retry=can_publish
+                    and change.state
+                    in (ChangeState.FAILED, ChangeState.UNCONFIRMED, ChangeState.HELD)
+                    and propagation.platform_can(publication.channel, change.kind),
+                    can_confirm=can_publish
+                    and change.state in propagation.UNSETTLED
+                    and change.state != ChangeState.PENDING,
+                )
+            )
         publications.append(view)
     for form in unshown:
         for message in form.non_field_errors():
@@ -324,10 +440,15 @@ def _render_post(
             "variants": variants,
             "publications": publications,
             "reviews": post.reviews.select_related("by", "step"),
-            # Once a variant is out, changes are made on the platform (edit_variant says so).
-            "can_edit": can_draft
-            and post.status in EDITABLE
-            and not any(p.publication.state == PublicationState.PUBLISHED for p in publications),
+            # Once a variant is out, its text is changed through "edit after publishing",
+            # which goes back for approval and then to the platforms.
+            "can_edit": can_draft and post.status in EDITABLE and (not is_out or editing_published),
+            "can_edit_images": can_draft and post.status in EDITABLE and not is_out,
+            "can_edit_published": can_edit_published,
+            "editing_published": editing_published,
+            "can_withdraw": can_withdraw,
+            "withdraw_form": withdraw_form or forms.WithdrawForm(),
+            "history": history(post),
             "can_submit": can_submit,
             "can_decide": can_decide,
             "chain": chain,
@@ -357,6 +478,20 @@ def post_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         raise Http404
     staff = _staff(request)
     post = get_object_or_404(selectors.posts(staff), pk=pk)
+    if action == "withdraw":
+        withdraw_form = forms.WithdrawForm(request.POST)
+        if not withdraw_form.is_valid():
+            return _render_post(request, post, status=400, withdraw_form=withdraw_form)
+        try:
+            actions.withdraw(staff, post, reason=withdraw_form.cleaned_data["reason"])
+        except ValidationError as error:
+            _add_errors(withdraw_form, error)
+            return _render_post(request, post, status=400, withdraw_form=withdraw_form)
+        messages.success(
+            request,
+            _("Withdrawn: what had not gone out is cancelled, and what is out is being deleted."),
+        )
+        return redirect("publishing:post", pk=post.pk)
     if action == "submit":
         submit_form = forms.SubmitForm(request.POST)
         if not submit_form.is_valid():
@@ -397,17 +532,60 @@ def variant_edit(request: HttpRequest, pk: int) -> HttpResponse:
     staff = _staff(request)
     variant = get_object_or_404(selectors.variants(staff), pk=pk)
     form = forms.VariantForm(request.POST, prefix=f"variant-{variant.pk}")
+    out = actions.is_out(variant.post)
     if form.is_valid():
         try:
-            actions.edit_variant(staff, variant, form.cleaned_data["text"])
+            if out:
+                actions.edit_published(staff, variant, form.cleaned_data["text"])
+            else:
+                actions.edit_variant(staff, variant, form.cleaned_data["text"])
         except ValidationError as error:
             _add_errors(form, error)
         else:
-            messages.success(
-                request, _("The text for %(channel)s is saved.") % {"channel": variant.channel.name}
-            )
+            if out:
+                done = _(
+                    "The text for %(channel)s is saved. Once approved, it updates the post on "
+                    "the channel."
+                )
+            else:
+                done = _("The text for %(channel)s is saved.")
+            messages.success(request, done % {"channel": variant.channel.name})
             return redirect("publishing:post", pk=variant.post_id)
-    return _render_post(request, variant.post, status=400, variant_forms={variant.pk: form})
+    return _render_post(
+        request,
+        variant.post,
+        status=400,
+        variant_forms={variant.pk: form},
+        editing_published=out,
+    )
+
+
+@require_POST
+@staff_required(Permission.PUBLISH)
+def change_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """A person settles a change after publishing: try it again, or confirm it is done."""
+    if action not in CHANGE_ACTIONS:
+        raise Http404
+    staff = _staff(request)
+    change = get_object_or_404(
+        PublicationChange.objects.for_staff(staff).select_related(
+            "publication__channel", "publication__variant"
+        ),
+        pk=pk,
+    )
+    channel = change.publication.channel.name
+    try:
+        if action == "retry":
+            propagation.retry_change(staff, change)
+            done = _("%(channel)s: the change is made again in the next round.")
+        else:
+            propagation.confirm_change(staff, change)
+            done = _("%(channel)s: recorded as done.")
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, done % {"channel": channel})
+    return redirect("publishing:post", pk=change.publication.variant.post_id)
 
 
 @require_POST

@@ -1,0 +1,159 @@
+"""Notices to staff: what needs a person's attention (a held post, a dead credential, a
+queue running dry), in the app and by email. Only staff are recipients, and the texts
+name posts, channels and series, never citizens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from sotong.core.scoping import OrganisationOwned, ScopedQuerySet
+
+
+class NotificationKind(models.TextChoices):
+    POST_HELD = "post_held", _("Post held")
+    PUBLICATION_FAILED = "publication_failed", _("Publication failed")
+    PUBLICATION_UNCONFIRMED = "publication_unconfirmed", _("Publication unconfirmed")
+    CHANNEL_HELD = "channel_held", _("Channel needs reconnecting")
+    CHANNEL_PERMISSIONS = "channel_permissions", _("Channel lacks permissions")
+    CREDENTIAL_EXPIRING = "credential_expiring", _("Credential expiring")
+    SERIES_QUEUE_LOW = "series_queue_low", _("Series queue running dry")
+    SERIES_SKIPPED = "series_skipped", _("Series occurrence skipped")
+    FEED_FAILED = "feed_failed", _("Feed could not be read")
+    REVIEW_REQUESTED = "review_requested", _("Approval requested")
+    CHANGES_REQUESTED = "changes_requested", _("Changes requested")
+    POST_REJECTED = "post_rejected", _("Post rejected")
+
+
+# Title and body of each kind, filled from the notice's params when shown: each reader
+# sees it in the language of the page (or of the email) rather than the one it was made in.
+TEXTS: dict[str, tuple[Promise, Promise]] = {
+    NotificationKind.POST_HELD: (
+        _("Held: “%(post)s”"),
+        _(
+            "“%(post)s” was not approved by its publish time (%(due)s), so it was not "
+            "published. Approve it and set a new time."
+        ),
+    ),
+    NotificationKind.PUBLICATION_FAILED: (
+        _("Not published on %(channel)s: “%(post)s”"),
+        _("%(channel)s refused “%(post)s”: %(reason)s"),
+    ),
+    NotificationKind.PUBLICATION_UNCONFIRMED: (
+        _("Unconfirmed on %(channel)s: “%(post)s”"),
+        _(
+            "Sotong cannot tell whether “%(post)s” went out on %(channel)s. Check the "
+            "channel, then confirm it or publish it again."
+        ),
+    ),
+    NotificationKind.CHANNEL_HELD: (
+        _("%(channel)s needs reconnecting"),
+        _(
+            "%(channel)s cannot publish: %(reason)s Its posts wait until the channel is "
+            "reconnected."
+        ),
+    ),
+    NotificationKind.CHANNEL_PERMISSIONS: (
+        _("%(channel)s lacks permissions"),
+        _(
+            "%(channel)s was not granted these permissions: %(scopes)s. Reconnect it and allow them."
+        ),
+    ),
+    NotificationKind.CREDENTIAL_EXPIRING: (
+        _("%(channel)s: credential expires on %(date)s"),
+        _(
+            "The credential of %(channel)s expires on %(date)s. Reconnect the channel before "
+            "then, or its posts will be held."
+        ),
+    ),
+    NotificationKind.SERIES_QUEUE_LOW: (
+        _("%(series)s: the queue is running dry"),
+        _("The queue of %(series)s has nothing for %(at)s. Add an item before then."),
+    ),
+    NotificationKind.SERIES_SKIPPED: (
+        _("%(series)s: %(at)s was skipped"),
+        _("Nothing was published for %(series)s at %(at)s: %(reason)s"),
+    ),
+    NotificationKind.FEED_FAILED: (
+        _("%(series)s: the feed could not be read"),
+        _("The feed of %(series)s could not be read, so nothing is published from it: %(error)s"),
+    ),
+    NotificationKind.REVIEW_REQUESTED: (
+        _("Awaiting your approval: “%(post)s”"),
+        _("%(by)s asks for approval of “%(post)s”, to go out at %(due)s."),
+    ),
+    NotificationKind.CHANGES_REQUESTED: (
+        _("Changes requested: “%(post)s”"),
+        _("%(by)s asks for changes to “%(post)s”: %(comment)s"),
+    ),
+    NotificationKind.POST_REJECTED: (
+        _("Rejected: “%(post)s”"),
+        _("%(by)s rejected “%(post)s”: %(comment)s"),
+    ),
+}
+
+
+class NotificationQuerySet(ScopedQuerySet["Notification"]):
+    def for_recipient(self, staff: Any) -> NotificationQuerySet:
+        """A staff member's own notices: nobody reads another's."""
+        return self.filter(recipient=staff)
+
+    def unread(self) -> NotificationQuerySet:
+        return self.filter(read_at__isnull=True)
+
+
+class Notification(OrganisationOwned):
+    recipient = models.ForeignKey(
+        "core.Staff",
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        verbose_name=_("recipient"),
+    )
+    kind = models.CharField(_("kind"), max_length=32, choices=NotificationKind.choices)
+    params = models.JSONField(default=dict, blank=True)
+    link = models.CharField(_("link"), max_length=300, blank=True)
+    # The condition this notice is about: the same key does not notify the same person
+    # again while the notice is unread or for a day.
+    dedupe_key = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+    emailed_at = models.DateTimeField(_("emailed"), null=True, blank=True)
+    email_attempts = models.PositiveSmallIntegerField(default=0)
+    # Taken by one sender at a time, so a retry sweep and the first send never both mail.
+    email_claimed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()  # type: ignore[misc]  # adds for_recipient
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["recipient", "read_at"], name="notification_unread_idx"),
+            models.Index(fields=["recipient", "dedupe_key"], name="notification_dedupe_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.recipient_id}"
+
+    def _render(self, index: int) -> str:
+        texts = TEXTS.get(self.kind)
+        if texts is None:
+            return self.get_kind_display()
+        try:
+            return str(texts[index]) % self.params
+        except (KeyError, TypeError, ValueError):
+            # A notice written by an older version with other params: say at least what.
+            return self.get_kind_display()
+
+    @property
+    def title(self) -> str:
+        return self._render(0)
+
+    @property
+    def body(self) -> str:
+        return self._render(1)
