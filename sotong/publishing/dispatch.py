@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import httpx
 from django.db import connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -123,6 +123,8 @@ DOUBT_GRACE = dt.timedelta(seconds=3)
 DISPATCH_EVERY = dt.timedelta(seconds=5)
 DISPATCH_SPAN = dt.timedelta(seconds=10)
 POLL_SECONDS = 0.2
+# How long finished publications wait for others to be recorded with them.
+GATHER_SECONDS = 0.05
 HOUSEKEEPING_SECONDS = 1.0
 # Recent posts asked for when reconciling (the platforms give at most 100 a page).
 RECONCILE_DEPTH = 100
@@ -169,7 +171,9 @@ def dispatch_for(seconds: float) -> DispatchResult:
             if clock >= next_housekeeping:
                 _housekeeping(now, result)
                 next_housekeeping = clock + HOUSEKEEPING_SECONDS
-            free = size - pool.busy
+            # Claimed ahead by a pool's worth: the threads find the next publication waiting
+            # while this loop records outcomes.
+            free = 2 * size - pool.busy
             if free > 0:
                 ids = claim_due(now, limit=free)
                 result.claimed += len(ids)
@@ -206,7 +210,7 @@ class _Publishers:
 
     def __init__(self, size: int) -> None:
         self.todo: queue.Queue[int | None] = queue.Queue()
-        self.done: queue.Queue[str] = queue.Queue()
+        self.done: queue.Queue[_Sent | str] = queue.Queue()
         self.busy = 0
         self.client = _shared_client()
         self.threads = [
@@ -219,13 +223,14 @@ class _Publishers:
     def _run(self) -> None:
         try:
             while (publication_id := self.todo.get()) is not None:
+                sent: _Sent | str
                 try:
-                    state = publish(publication_id, client=self.client)
-                except Exception:
+                    sent = _send(publication_id, client=self.client)
+                except Exception:  # one publication's bug must not stop the rest
                     # Left claimed: the lease brings it back to be reconciled, never lost.
                     logger.exception("publishing %s failed unexpectedly", publication_id)
-                    state = PublicationState.PUBLISHING
-                self.done.put(state)
+                    sent = PublicationState.PUBLISHING
+                self.done.put(sent)
         finally:
             connection.close()
 
@@ -235,15 +240,21 @@ class _Publishers:
 
     def collect(self, timeout: float) -> list[str]:
         """The states of publications finished since last asked, waiting up to ``timeout``
-        for the first."""
-        states = []
+        for the first and a moment for others to join it; their outcomes are recorded here,
+        together (one write transaction for many: writers queue for SQLite's one lock)."""
+        finished: list[_Sent | str] = []
         try:
-            states.append(self.done.get(timeout=timeout))
-            while True:
-                states.append(self.done.get_nowait())
+            finished.append(self.done.get(timeout=timeout))
+            gather_until = time.monotonic() + GATHER_SECONDS
+            while (left := gather_until - time.monotonic()) > 0 and len(finished) < self.busy:
+                finished.append(self.done.get(timeout=left))
         except queue.Empty:
             pass
-        self.busy -= len(states)
+        self.busy -= len(finished)
+        batch = [sent for sent in finished if isinstance(sent, _Sent)]
+        states = [sent for sent in finished if isinstance(sent, str)]
+        if batch:
+            states += _record_all(batch)
         return states
 
     def close(self) -> None:
@@ -353,23 +364,27 @@ def _process_exists(pid: int) -> bool:
 
 
 def _pace_budgets(now: dt.datetime) -> dict[int, int]:
-    """Calls each paced channel may still make now, counted from the claims in its window."""
-    budgets = {
-        channel_id: PUBLISH_PACES[kind].calls
-        for channel_id, kind in Channel.objects.filter(kind__in=PUBLISH_PACES).values_list(
-            "id", "kind"
-        )
-    }
-    for kind, pace in PUBLISH_PACES.items():
+    """Calls each paced channel may still make now, counted from the claims in its window
+    (one indexed range per kind: channel, claimed_at)."""
+    budgets: dict[int, int] = {}
+    channels_of: dict[str, list[int]] = {}
+    for channel_id, kind in Channel.objects.filter(kind__in=PUBLISH_PACES).values_list(
+        "id", "kind"
+    ):
+        budgets[channel_id] = PUBLISH_PACES[kind].calls
+        channels_of.setdefault(kind, []).append(channel_id)
+    for kind, channel_ids in channels_of.items():
+        pace = PUBLISH_PACES[kind]
         recent = (
             Publication.objects.filter(
-                channel__kind=kind, claimed_at__gt=now - pace.window - PACE_MARGIN
+                channel_id__in=channel_ids, claimed_at__gt=now - pace.window - PACE_MARGIN
             )
             .values_list("channel_id")
             .annotate(calls=Count("id"))
+            .order_by()
         )
         for channel_id, calls in recent:
-            budgets[channel_id] = budgets.get(channel_id, pace.calls) - calls
+            budgets[channel_id] -= calls
     return budgets
 
 
@@ -411,8 +426,12 @@ def claim_due(now: dt.datetime, *, limit: int = DISPATCH_BATCH) -> list[int]:
                     continue
                 budgets[channel_id] -= 1
             ids.append(publication_id)
+        # The attempt is counted with the claim: one write fewer per publication.
         Publication.objects.filter(id__in=ids, state=PublicationState.SCHEDULED).update(
-            state=PublicationState.PUBLISHING, claimed_at=now, claimed_by=worker_name()
+            state=PublicationState.PUBLISHING,
+            claimed_at=now,
+            claimed_by=worker_name(),
+            attempts=F("attempts") + 1,
         )
     return ids
 
@@ -444,41 +463,61 @@ def _settle(publication: Publication, state: str, **fields: object) -> str:
     return state
 
 
+@dataclass(frozen=True)
+class _Hold:
+    """Not sent: the post or the channel may not publish now."""
+
+    reason: str  # a HoldReason
+    message: str
+
+
+@dataclass(frozen=True)
+class _Withdrawn:
+    """Not sent: the post was withdrawn after this publication was claimed."""
+
+
+@dataclass
+class _Sent:
+    """One claimed publication after its platform call (or its hold), to be recorded."""
+
+    publication: Publication
+    outcome: PublishedPost | PlatformError | _Hold | _Withdrawn
+    at: dt.datetime
+
+
 def publish(publication_id: int, *, client: httpx.Client | None = None) -> str:
     """Send one claimed publication through its channel's connector and record what
     happened. Returns the publication's new state. ``client``: a shared HTTP client (the
     dispatcher's), left open."""
+    sent = _send(publication_id, client=client)
+    if isinstance(sent, str):
+        return sent
+    with transaction.atomic():
+        return _record(sent)
+
+
+def _send(publication_id: int, *, client: httpx.Client | None) -> _Sent | str:
+    """Call the platform for one claimed publication and return the outcome unrecorded (the
+    caller records it, several in one transaction: on SQLite every write waits for the one
+    write lock). Only reads here; a publication no longer claimed returns its state."""
     publication = Publication.objects.select_related(
-        "variant__post__organisation", "variant__post__department", "channel"
+        "variant__post__organisation", "variant__post__department", "variant__channel", "channel"
     ).get(pk=publication_id)
     if publication.state != PublicationState.PUBLISHING:
         return publication.state
     post = publication.variant.post
     channel = publication.channel
+    if post.status == PostStatus.WITHDRAWN:
+        return _Sent(publication, _Withdrawn(), timezone.now())
     if post.status != PostStatus.APPROVED:
-        with transaction.atomic():
-            state = _settle(
-                publication,
-                PublicationState.HELD,
-                hold_reason=HoldReason.NOT_APPROVED,
-                reason=_("Not approved by its publish time; approve it and set a new time."),
-            )
-            audit_publication(SYSTEM, publication, "publication.hold")
-            notifications.notify_post_held(publication)
-        return state
+        hold = _Hold(
+            HoldReason.NOT_APPROVED,
+            _("Not approved by its publish time; approve it and set a new time."),
+        )
+        return _Sent(publication, hold, timezone.now())
     if channel.status != ChannelStatus.ACTIVE:
-        with transaction.atomic():
-            state = _settle(
-                publication,
-                PublicationState.HELD,
-                hold_reason=HoldReason.CHANNEL,
-                reason=_("The channel is %(status)s.") % {"status": channel.get_status_display()},
-            )
-            audit_publication(SYSTEM, publication, "publication.hold")
-            notifications.notify_channel_held(channel, publication.reason, publication)
-        return state
-    publication.attempts += 1
-    publication.save(update_fields=["attempts"])
+        message = _("The channel is %(status)s.") % {"status": channel.get_status_display()}
+        return _Sent(publication, _Hold(HoldReason.CHANNEL, message), timezone.now())
     connector = connector_for(channel, client=client)
     now = timezone.now()
     outcome: PublishedPost | PlatformError
@@ -489,10 +528,55 @@ def publish(publication_id: int, *, client: httpx.Client | None = None) -> str:
     finally:
         if client is None:
             connector.close()
-    # The platform is called outside any transaction; its outcome and the audit entry are
-    # recorded together.
-    with transaction.atomic():
-        return _record_outcome(publication, outcome, now)
+    return _Sent(publication, outcome, now)
+
+
+def _record(sent: _Sent) -> str:
+    """Record one outcome with its audit entry; call inside a transaction."""
+    publication, outcome = sent.publication, sent.outcome
+    if isinstance(outcome, _Withdrawn):
+        state = _settle(
+            publication,
+            PublicationState.CANCELLED,
+            withdrawn_at=sent.at,
+            attempts=publication.attempts - 1,
+        )
+        audit_publication(SYSTEM, publication, "publication.cancel")
+        return state
+    if isinstance(outcome, _Hold):
+        state = _settle(
+            publication,
+            PublicationState.HELD,
+            hold_reason=outcome.reason,
+            reason=outcome.message,
+            attempts=publication.attempts - 1,  # nothing was sent
+        )
+        audit_publication(SYSTEM, publication, "publication.hold")
+        if outcome.reason == HoldReason.NOT_APPROVED:
+            notifications.notify_post_held(publication)
+        else:
+            notifications.notify_channel_held(publication.channel, outcome.message, publication)
+        return state
+    return _record_outcome(publication, outcome, sent.at)
+
+
+def _record_all(batch: list[_Sent]) -> list[str]:
+    """Record a batch of outcomes in one transaction; should one fail to record, each of
+    the others is recorded alone (the failing one stays claimed and is reconciled)."""
+    try:
+        with transaction.atomic():
+            return [_record(sent) for sent in batch]
+    except Exception:  # one bad record must not lose the others' outcomes
+        logger.exception("recording %d outcomes together failed; recording one by one", len(batch))
+    states = []
+    for sent in batch:
+        try:
+            with transaction.atomic():
+                states.append(_record(sent))
+        except Exception:  # left claimed: the lease brings it back to reconcile
+            logger.exception("recording publication %s failed", sent.publication.pk)
+            states.append(PublicationState.PUBLISHING)
+    return states
 
 
 def _record_outcome(

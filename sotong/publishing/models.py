@@ -185,7 +185,11 @@ class Publication(OrganisationOwned):
         verbose_name = _("publication")
         verbose_name_plural = _("publications")
         ordering = ["due_at", "id"]
-        indexes = [models.Index(fields=["state", "due_at"], name="publication_due_idx")]
+        indexes = [
+            models.Index(fields=["state", "due_at"], name="publication_due_idx"),
+            # Pacing counts each channel's claims within the platform's window.
+            models.Index(fields=["channel", "claimed_at"], name="publication_pace_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.variant} @ {self.due_at:%Y-%m-%d %H:%M}"
