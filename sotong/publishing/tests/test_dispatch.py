@@ -168,3 +168,62 @@ def test_two_dispatcher_processes_never_publish_one_twice(run_sotong, sim) -> No
     posts = Counter(page_posts(sim)[before:])
     assert len(posts) == 120
     assert set(posts.values()) == {1}
+
+
+def test_the_attempt_is_counted_with_the_claim(city, sim, author, editor) -> None:
+    facebook = connect(city, sim, "facebook")
+    (publication,) = due_posts(author, editor, city, facebook, 1)
+    assert dispatch.claim_due(timezone.now()) == [publication.pk]
+    publication.refresh_from_db()
+    assert (publication.state, publication.attempts) == (PublicationState.PUBLISHING, 1)
+    assert dispatch.publish(publication.pk) == PublicationState.PUBLISHED
+    publication.refresh_from_db()
+    assert publication.attempts == 1
+
+
+def test_outcomes_are_recorded_together_and_one_bad_record_loses_no_other(
+    city, sim, author, editor, monkeypatch
+) -> None:
+    """The dispatcher records its threads' outcomes in one transaction; should one record
+    fail, the others are recorded alone and the failing one stays claimed (reconciled later,
+    never posted twice)."""
+    facebook = connect(city, sim, "facebook")
+    publications = due_posts(author, editor, city, facebook, 3)
+    ids = dispatch.claim_due(timezone.now())
+    sent = [dispatch._send(publication_id, client=None) for publication_id in ids]
+    broken = publications[1].pk
+    record = dispatch._record
+
+    def fails_for_one(item):
+        if item.publication.pk == broken:
+            raise RuntimeError("disk full")
+        return record(item)
+
+    monkeypatch.setattr(dispatch, "_record", fails_for_one)
+    states = dispatch._record_all(sent)
+    assert sorted(states) == sorted(["published", "published", "publishing"])
+    by_id = dict(Publication.objects.values_list("id", "state"))
+    assert by_id[broken] == PublicationState.PUBLISHING
+    assert [by_id[p.pk] for p in publications if p.pk != broken] == ["published"] * 2
+    assert len(page_posts(sim)) == len(set(page_posts(sim)))  # each went out once
+
+
+def test_a_post_withdrawn_after_its_claim_is_cancelled_not_sent(
+    city, sim, author, editor, make_staff
+) -> None:
+    from sotong.core.roles import Role
+    from sotong.notifications.models import Notification
+    from sotong.publishing import actions
+
+    facebook = connect(city, sim, "facebook")
+    (publication,) = due_posts(author, editor, city, facebook, 1)
+    before = len(page_posts(sim))
+    assert dispatch.claim_due(timezone.now()) == [publication.pk]
+    publisher = make_staff(city, Role.PR_EDITOR, "pr")
+    actions.withdraw(publisher, publication.variant.post, reason="행사 취소")
+    assert dispatch.publish(publication.pk) == PublicationState.CANCELLED
+    publication.refresh_from_db()
+    assert publication.state == PublicationState.CANCELLED
+    assert publication.withdrawn_at is not None
+    assert len(page_posts(sim)) == before
+    assert not Notification.objects.filter(kind="post_held").exists()
