@@ -7,6 +7,7 @@ sotong scheduler   turn due work into tasks (one active at a time)
 sotong createorg   add a municipality
 sotong check       check configuration, database and migrations
 sotong genkey      print a new encryption key
+sotong images sweep        remove stored image files no post refers to (a day old)
 sotong rotate-encryption   re-encrypt stored secrets with the first key
 sotong <django command>    migrate, createsuperuser, shell, ...
 """
@@ -26,6 +27,7 @@ from typing import NoReturn
 OWN_COMMANDS = (
     "channels",
     "publish",
+    "images",
     "text",
     "simulate",
     "demo",
@@ -183,6 +185,28 @@ def cmd_publish(args: argparse.Namespace) -> None:
     print(json.dumps(dataclasses.asdict(result)))
     if result.failed:
         fail(f"{result.failed} publications failed", 1)
+
+
+def cmd_images(args: argparse.Namespace) -> None:
+    """`sotong images sweep [--dry-run]`: image files left without a post image (a rolled
+    back upload) and a day old are removed, or only listed."""
+    import json
+
+    setup_django()
+    check_database()
+    from sotong.publishing import images
+
+    orphans = images.sweep_orphans(dry_run=args.dry_run)
+    print(
+        json.dumps(
+            {
+                "dry_run": args.dry_run,
+                "orphans": orphans,
+                "removed": 0 if args.dry_run else len(orphans),
+            },
+            ensure_ascii=False,
+        )
+    )
 
 
 def cmd_text(args: argparse.Namespace) -> None:
@@ -510,6 +534,15 @@ def build_parser() -> argparse.ArgumentParser:
     publish = sub.add_parser("publish", help="publish what is due now (one dispatch round)")
     publish.add_argument("action", choices=["due"])
     publish.set_defaults(handler=cmd_publish)
+
+    images = sub.add_parser(
+        "images", help="remove stored image files no post refers to (older than a day)"
+    )
+    images.add_argument("action", choices=["sweep"])
+    images.add_argument(
+        "--dry-run", action="store_true", help="list the files that would be removed, keep them"
+    )
+    images.set_defaults(handler=cmd_images)
 
     text = sub.add_parser("text", help="measure a text as a platform counts it")
     text.add_argument("action", choices=["fit"])

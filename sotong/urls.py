@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("sotong.publishing.calendar_urls")),
     path("", include("sotong.publishing.series_urls")),
     path("", include("sotong.publishing.approval_urls")),
+    path("", include("sotong.publishing.topics_urls")),
     path("", include("sotong.notifications.urls")),
     path("", include("sotong.web.urls")),
 ]

@@ -1,5 +1,6 @@
-"""The JSON API, v1: channels, text fit, posts (compose, edit, submit, approve), the
-approval queue and the calendar of publications. Thin: each operation parses its input,
+"""The JSON API, v1: channels, text fit, topics, posts (compose, edit, submit, approve,
+withdraw, history), the approval queue, the calendar of publications and the changes made
+to them after publishing. Thin: each operation parses its input,
 looks rows up through the scoped selectors (404 outside the caller's scope) and calls the
 publishing actions, which check permissions and rules."""
 
@@ -13,6 +14,7 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
@@ -28,6 +30,7 @@ from sotong.api.auth import SessionAuth, TokenAuth, caller_key
 from sotong.api.errors import ApiError, ErrorOut
 from sotong.api.models import IdempotencyKey
 from sotong.api.schemas import (
+    ChangeOut,
     ChannelOut,
     ChannelRef,
     CommentIn,
@@ -42,22 +45,26 @@ from sotong.api.schemas import (
     PublicationOut,
     RescheduleIn,
     ReviewOut,
+    RevisionOut,
     StepOut,
     SubmitIn,
     TextLimitsOut,
+    TopicOut,
     VariantIn,
     VariantOut,
+    WithdrawIn,
 )
 from sotong.channels.models import Channel
 from sotong.core.models import Department, Staff
 from sotong.platforms.base import connector_classes
-from sotong.publishing import actions, adapt, selectors
+from sotong.publishing import actions, adapt, propagation, selectors
 from sotong.publishing.forms import PAST_GRACE
 from sotong.publishing.models import (
-    DEFAULT_TOPICS,
+    ChangeState,
     Post,
     PostStatus,
     Publication,
+    PublicationChange,
     PublicationState,
 )
 
@@ -260,12 +267,32 @@ def _publication(publication: Publication) -> PublicationOut:
         external_id=publication.external_id,
         reason=publication.reason,
         by_hand=publication.channel.connector_class.publishes_by_hand(),
+        withdrawn_at=_local(publication.withdrawn_at),
+        changes=[_change(change) for change in publication.changes.all()],
+    )
+
+
+def _change(change: PublicationChange) -> ChangeOut:
+    return ChangeOut(
+        id=change.pk,
+        publication=change.publication_id,
+        kind=change.kind,
+        state=change.state,
+        reason=change.reason,
+        text=change.text,
+        by_hand=change.state == ChangeState.BY_HAND,
+        requested_by=change.requested_label,
+        created_at=cast(dt.datetime, _local(change.created_at)),
+        done_at=_local(change.done_at),
+        done_by_hand=change.done_by_hand,
     )
 
 
 def _publications(staff: Staff) -> Any:
-    return selectors.publications(staff).select_related(
-        "variant__post__department", "variant__post__campaign"
+    return (
+        selectors.publications(staff)
+        .select_related("variant__post__department", "variant__post__campaign")
+        .prefetch_related("changes")
     )
 
 
@@ -314,6 +341,19 @@ def _detail(staff: Staff, post: Post) -> PostDetail:
             for state in chain
         ],
         may_decide=actions.may_decide(staff, post, chain),
+        revisions=[
+            RevisionOut(
+                number=revision.number,
+                at=cast(dt.datetime, _local(revision.at)),
+                by=revision.by_label,
+                why=revision.why,
+                why_label=revision.get_why_display(),
+                note=revision.note,
+            )
+            for revision in post.revisions.all()
+        ],
+        withdrawn_at=_local(post.withdrawn_at),
+        withdraw_reason=post.withdraw_reason,
     )
 
 
@@ -321,6 +361,7 @@ class PostFilters(Schema):
     status: PostStatus | None = None
     department: int | None = None
     campaign: int | None = None
+    topic: str | None = None
     limit: int = 50
     offset: int = 0
 
@@ -329,8 +370,8 @@ class PostFilters(Schema):
     "/posts",
     response={200: PostPage, **documented(422)},
     summary="List posts / 게시물 목록",
-    description="Newest first; filter by status, department id and campaign id; page with "
-    f"limit (at most {MAX_PAGE}) and offset.",
+    description="Newest first; filter by status, department id, campaign id and topic name "
+    f"(retired topics too); page with limit (at most {MAX_PAGE}) and offset.",
 )
 def list_posts(request: HttpRequest, filters: Query[PostFilters]) -> PostPage:
     if not 1 <= filters.limit <= MAX_PAGE or filters.offset < 0:
@@ -347,6 +388,8 @@ def list_posts(request: HttpRequest, filters: Query[PostFilters]) -> PostPage:
         posts = posts.filter(department_id=filters.department)
     if filters.campaign:
         posts = posts.filter(campaign_id=filters.campaign)
+    if filters.topic:
+        posts = actions.with_topic(posts, filters.topic)
     page = posts[filters.offset : filters.offset + filters.limit]
     return PostPage(
         count=posts.count(),
@@ -373,12 +416,11 @@ def _compose_arguments(staff: Staff, payload: ComposeIn) -> dict[str, Any]:
         problems["channels"] = [
             _("These channels cannot be chosen: %(ids)s") % {"ids": ", ".join(map(str, unknown))}
         ]
-    bad_topics = [topic for topic in payload.topics if topic not in DEFAULT_TOPICS]
-    if bad_topics:
-        problems["topics"] = [
-            _("Unknown topics: %(topics)s; choose from %(choices)s")
-            % {"topics": ", ".join(bad_topics), "choices": ", ".join(DEFAULT_TOPICS)}
-        ]
+    topics: list[str] = []
+    try:
+        topics = actions.clean_topics(staff.organisation_id, payload.topics)
+    except ValidationError as error:
+        problems["topics"] = list(error.messages)
     campaign = None
     if payload.campaign is not None:
         campaign = selectors.campaigns(staff).filter(pk=payload.campaign).first()
@@ -396,7 +438,7 @@ def _compose_arguments(staff: Staff, payload: ComposeIn) -> dict[str, Any]:
         "body": payload.body,
         "link": payload.link,
         "hashtags": adapt.parse_hashtags(" ".join(payload.hashtags)),
-        "topics": payload.topics,
+        "topics": topics,
         "campaign": campaign,
         "channels": [postable[pk] for pk in dict.fromkeys(payload.channels)],
         "publish_at": payload.publish_at,
@@ -501,14 +543,19 @@ def post_detail(request: HttpRequest, post_id: int) -> PostDetail:
     response={200: VariantOut, **documented(400, 403, 404, 422)},
     summary="Change a variant's text / 채널별 문구 고치기",
     description="Your own wording for one channel. Editing an approved post sends it back "
-    "for approval.",
+    "for approval. Once the post is out, the edit must fit the channel and, once approved "
+    "again, updates the post on the platform (a by-hand change where the platform cannot "
+    "edit; see each publication's `changes`).",
 )
 def edit_variant(
     request: HttpRequest, post_id: int, variant_id: int, payload: VariantIn
 ) -> VariantOut:
     staff = _staff(request)
     variant = get_object_or_404(selectors.variants(staff), pk=variant_id, post_id=post_id)
-    variant = actions.edit_variant(staff, variant, payload.text)
+    if actions.is_out(variant.post):
+        variant = actions.edit_published(staff, variant, payload.text)
+    else:
+        variant = actions.edit_variant(staff, variant, payload.text)
     return VariantOut(
         id=variant.pk,
         channel=_channel_ref(variant.channel),
@@ -571,6 +618,21 @@ def request_changes(request: HttpRequest, post_id: int, payload: CommentIn) -> P
 def reject(request: HttpRequest, post_id: int, payload: CommentIn) -> PostDetail:
     staff = _staff(request)
     post = actions.reject(staff, _post(staff, post_id), comment=payload.comment)
+    return _detail(staff, post)
+
+
+@posts_router.post(
+    "/posts/{post_id}/withdraw",
+    response={200: PostDetail, **documented(400, 403, 404, 422)},
+    summary="Withdraw a post (reason required) / 게시 철회",
+    description="Takes the post back: what has not gone out is cancelled; what is out is "
+    "deleted from its platform (by the worker where the platform allows it, otherwise a "
+    "by-hand change in the publication's `changes`). The post and its history are kept, "
+    "marked withdrawn with when and why.",
+)
+def withdraw(request: HttpRequest, post_id: int, payload: WithdrawIn) -> PostDetail:
+    staff = _staff(request)
+    post = actions.withdraw(staff, _post(staff, post_id), reason=payload.reason)
     return _detail(staff, post)
 
 
@@ -708,9 +770,69 @@ def reschedule(request: HttpRequest, publication_id: int, payload: RescheduleIn)
     return _publication(_publication_of(staff, publication.pk))
 
 
+# -- changes after publishing ---------------------------------------------------------------
+
+changes_router = Router(tags=["changes"])
+
+
+def _change_of(staff: Staff, change_id: int) -> PublicationChange:
+    return get_object_or_404(
+        PublicationChange.objects.for_staff(staff).select_related("publication__channel"),
+        pk=change_id,
+    )
+
+
+@changes_router.post(
+    "/changes/{change_id}/retry",
+    response={200: ChangeOut, **documented(400, 403, 404)},
+    summary="Make a failed, held or unconfirmed change again / 변경 다시 시도",
+    description="A person has checked the platform: the edit or deletion is made again in "
+    "the next round. Not for a platform that cannot make it (400: confirm it by hand).",
+)
+def retry_change(request: HttpRequest, change_id: int) -> ChangeOut:
+    staff = _staff(request)
+    change = propagation.retry_change(staff, _change_of(staff, change_id))
+    return _change(_change_of(staff, change.pk))
+
+
+@changes_router.post(
+    "/changes/{change_id}/confirm",
+    response={200: ChangeOut, **documented(400, 403, 404)},
+    summary="Confirm a change is made on the platform / 변경 완료 확인",
+    description="For a by-hand change a person has just made, or a failed, held or "
+    "unconfirmed one they checked. A change waiting for the worker, or settled, is 400.",
+)
+def confirm_change(request: HttpRequest, change_id: int) -> ChangeOut:
+    staff = _staff(request)
+    change = propagation.confirm_change(staff, _change_of(staff, change_id))
+    return _change(_change_of(staff, change.pk))
+
+
+# -- topics -------------------------------------------------------------------------------
+
+topics_router = Router(tags=["topics"])
+
+
+@topics_router.get(
+    "/topics",
+    response={200: list[TopicOut], **documented()},
+    summary="Topics a post can be tagged with / 주제 분류",
+    description="Your organisation's active topics in its order (관광, 축제, …; edited under "
+    "설정 → 주제 분류). Compose accepts these names only; retired topics stay on older posts.",
+)
+def list_topics(request: HttpRequest) -> list[TopicOut]:
+    staff = _staff(request)
+    return [
+        TopicOut(id=topic.pk, name=topic.name, position=topic.position)
+        for topic in actions.topics_of(staff.organisation_id).filter(active=True)
+    ]
+
+
 api.add_router("", channels_router)
 api.add_router("", posts_router)
 api.add_router("", approvals_router)
 api.add_router("", publications_router)
+api.add_router("", changes_router)
+api.add_router("", topics_router)
 
 __all__ = ["api"]

@@ -115,6 +115,12 @@ class CommentIn(Schema):
     comment: str = Field("", max_length=5000)
 
 
+class WithdrawIn(Schema):
+    reason: str = Field(
+        "", max_length=2000, description="Why it is withdrawn (required; kept with the post)."
+    )
+
+
 class ConfirmIn(Schema):
     url: WebAddress
 
@@ -129,6 +135,23 @@ class VariantOut(Schema):
     text: str
     edited: bool
     fit: FitOut
+
+
+class ChangeOut(Schema):
+    id: int
+    publication: int
+    kind: str = Field(description="'edit' or 'delete' (a withdrawal).")
+    state: str = Field(
+        description="pending, applying, done, by_hand (a person makes it and confirms), "
+        "failed, unconfirmed, held or superseded."
+    )
+    reason: str = Field(description="Why it failed or is held, in the platform's words.")
+    text: str = Field(description="For an edit: the new text (to paste by hand when by_hand).")
+    by_hand: bool = Field(description="The platform cannot make it: a person does, then confirms.")
+    requested_by: str
+    created_at: dt.datetime
+    done_at: dt.datetime | None
+    done_by_hand: bool
 
 
 class PublicationOut(Schema):
@@ -146,6 +169,10 @@ class PublicationOut(Schema):
     external_id: str
     reason: str
     by_hand: bool
+    withdrawn_at: dt.datetime | None = None
+    changes: list[ChangeOut] = Field(
+        default=[], description="Edits and deletions after it went out, oldest first."
+    )
 
 
 class ReviewOut(Schema):
@@ -154,6 +181,17 @@ class ReviewOut(Schema):
     comment: str
     at: dt.datetime
     step: str | None
+
+
+class RevisionOut(Schema):
+    number: int
+    at: dt.datetime
+    by: str
+    why: str = Field(
+        description="composed, edited, variant_edited, edited_after_publishing or withdrawn."
+    )
+    why_label: str = Field(description="The reason in words (Korean).")
+    note: str
 
 
 class StepOut(Schema):
@@ -186,6 +224,11 @@ class PostDetail(PostSummary):
     reviews: list[ReviewOut] = Field(description="The post's timeline of approval steps.")
     approval_chain: list[StepOut]
     may_decide: bool = Field(description="Whether you may approve or send it back now.")
+    revisions: list[RevisionOut] = Field(
+        description="The post's history: who changed it, when and why, oldest first."
+    )
+    withdrawn_at: dt.datetime | None
+    withdraw_reason: str
 
 
 class PostPage(Schema):
@@ -193,3 +236,9 @@ class PostPage(Schema):
     limit: int
     offset: int
     items: list[PostSummary]
+
+
+class TopicOut(Schema):
+    id: int
+    name: str
+    position: int

@@ -80,6 +80,10 @@ def create_organisation(
             parent=parent,
             aliases=spec.aliases,
         )
+    # The topic tags posts start with (관광, 축제, …); the organisation edits them later.
+    from sotong.publishing.actions import add_default_topics
+
+    add_default_topics(by, organisation)
     return organisation
 
 

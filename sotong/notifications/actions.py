@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         FeedVersion,
         Post,
         Publication,
+        PublicationChange,
         Series,
         SeriesOccurrence,
     )
@@ -252,10 +253,15 @@ def notify_post_held(publication: Publication) -> None:
 
 
 def notify_channel_held(
-    channel: Channel, reason: str, publication: Publication | None = None
+    channel: Channel,
+    reason: str,
+    publication: Publication | None = None,
+    *,
+    also: Iterable[Staff | None] = (),
 ) -> None:
     """The channel's credential is dead and its queue waits: its owners reconnect it; the
-    author of a post held by it hears of it too. A channel a person paused is no news."""
+    author of a post held by it hears of it too (and ``also``: who asked for a change the
+    channel holds). A channel a person paused is no news."""
     from sotong.channels.models import ChannelStatus
 
     if channel.status == ChannelStatus.PAUSED:
@@ -264,6 +270,7 @@ def notify_channel_held(
     if publication is not None:
         post = publication.variant.post
         people = _unique(people, [post.author if post.author_id else None])
+    people = _unique(people, also)
     notify(
         people,
         NotificationKind.CHANNEL_HELD,
@@ -382,6 +389,108 @@ def notify_feed_failed(series: Series, version: FeedVersion) -> None:
         # A feed polled every few minutes fails again and again: one notice a day.
         dedupe_key=f"feed_failed:{series.pk}",
     )
+
+
+# -- changes after publishing (propagation) --------------------------------------------------
+
+# The first "no answer" is made again a minute later and usually settles then: a person
+# is told only when the change was made again and still no answer came.
+TELL_UNCONFIRMED_FROM_ATTEMPT = 2
+
+
+def _change_people(change: PublicationChange) -> list[Staff]:
+    """The post's owners and whoever asked for the change (an approver, a withdrawer)."""
+    post = change.publication.variant.post
+    return _unique(post_owners(post), [change.requested_by if change.requested_by_id else None])
+
+
+def notify_change_held(change: PublicationChange, reason: str) -> None:
+    """The channel cannot take the change (a dead credential, a missing permission): its
+    owners reconnect it, and the post's author and who asked for the change hear of it.
+    One notice per channel, as for held publications."""
+    notify_channel_held(
+        change.publication.channel,
+        reason,
+        change.publication,
+        also=[change.requested_by if change.requested_by_id else None],
+    )
+
+
+def notify_change_failed(change: PublicationChange) -> None:
+    """The platform refused the edit or deletion, or it failed too often: a person tries
+    it again or makes it by hand."""
+    post = change.publication.variant.post
+    notify(
+        _change_people(change),
+        NotificationKind.CHANGE_FAILED,
+        organisation=post.organisation_id,
+        link=_post_link(post),
+        params={
+            "post": post.title,
+            "channel": change.publication.channel.name,
+            "reason": change.reason[:300],
+        },
+        dedupe_key=f"change_failed:{change.pk}",
+    )
+
+
+def notify_change_unconfirmed(change: PublicationChange) -> None:
+    """No answer came for the change, again: a person checks the channel. Once per change
+    (it is made again every few minutes until it is answered)."""
+    if change.attempts < TELL_UNCONFIRMED_FROM_ATTEMPT:
+        return
+    post = change.publication.variant.post
+    notify(
+        _change_people(change),
+        NotificationKind.CHANGE_UNCONFIRMED,
+        organisation=post.organisation_id,
+        link=_post_link(post),
+        params={"post": post.title, "channel": change.publication.channel.name},
+        dedupe_key=f"change_unconfirmed:{change.pk}",
+    )
+
+
+def notify_changes_by_hand(by: Performer | None, changes: Iterable[PublicationChange]) -> None:
+    """Edits or deletions the platforms cannot make: a person makes them and confirms. One
+    notice per post (and kind of change) for the batch, naming every channel; who made
+    the batch (the approver, the withdrawer) sees the tasks on the page already."""
+    from sotong.publishing.models import ChangeKind, ChangeState
+
+    batches: dict[tuple[int, str], list[PublicationChange]] = {}
+    for change in changes:
+        if change.state == ChangeState.BY_HAND:
+            batches.setdefault((change.publication.variant.post_id, change.kind), []).append(change)
+    for (post_id, kind), batch in batches.items():
+        post = batch[0].publication.variant.post
+        requesters = [c.requested_by for c in batch if c.requested_by_id]
+        notify(
+            _not(by, _unique(post_owners(post), requesters)),
+            NotificationKind.EDIT_BY_HAND
+            if kind == ChangeKind.EDIT
+            else NotificationKind.DELETE_BY_HAND,
+            organisation=post.organisation_id,
+            link=_post_link(post),
+            params={
+                "post": post.title,
+                "channels": ", ".join(sorted(c.publication.channel.name for c in batch)),
+            },
+            dedupe_key=f"{kind}_by_hand:{post_id}:{min(c.pk for c in batch)}",
+        )
+
+
+def resolve_change_notices(change: PublicationChange) -> None:
+    """The change is made: its notices (failed, unconfirmed) are read, and the post's
+    by-hand notice too once no by-hand task of that kind is left. Nobody acts on them."""
+    from sotong.publishing.models import ChangeState, PublicationChange
+
+    post_id = change.publication.variant.post_id
+    answered = Q(dedupe_key__in=[f"change_failed:{change.pk}", f"change_unconfirmed:{change.pk}"])
+    left = PublicationChange.objects.filter(
+        publication__variant__post_id=post_id, kind=change.kind, state=ChangeState.BY_HAND
+    ).exclude(pk=change.pk)
+    if not left.exists():
+        answered |= Q(dedupe_key__startswith=f"{change.kind}_by_hand:{post_id}:")
+    Notification.objects.filter(answered, read_at__isnull=True).update(read_at=timezone.now())
 
 
 def _review_key(post: Post, step_id: int | None) -> str:

@@ -27,6 +27,10 @@ class NotificationKind(models.TextChoices):
     REVIEW_REQUESTED = "review_requested", _("Approval requested")
     CHANGES_REQUESTED = "changes_requested", _("Changes requested")
     POST_REJECTED = "post_rejected", _("Post rejected")
+    CHANGE_FAILED = "change_failed", _("Change not made")
+    CHANGE_UNCONFIRMED = "change_unconfirmed", _("Change unconfirmed")
+    EDIT_BY_HAND = "edit_by_hand", _("Edit by hand")
+    DELETE_BY_HAND = "delete_by_hand", _("Delete by hand")
 
 
 # Title and body of each kind, filled from the notice's params when shown: each reader
@@ -93,6 +97,34 @@ TEXTS: dict[str, tuple[Promise, Promise]] = {
     NotificationKind.POST_REJECTED: (
         _("Rejected: “%(post)s”"),
         _("%(by)s rejected “%(post)s”: %(comment)s"),
+    ),
+    NotificationKind.CHANGE_FAILED: (
+        _("Change not made on %(channel)s: “%(post)s”"),
+        _(
+            "%(channel)s did not take the change to “%(post)s”: %(reason)s Try it again, or "
+            "make the change on the platform by hand and confirm it."
+        ),
+    ),
+    NotificationKind.CHANGE_UNCONFIRMED: (
+        _("Change unconfirmed on %(channel)s: “%(post)s”"),
+        _(
+            "Sotong cannot tell whether the change to “%(post)s” was made on %(channel)s. "
+            "It keeps trying; check the channel, and confirm the change if it is there."
+        ),
+    ),
+    NotificationKind.EDIT_BY_HAND: (
+        _("Edit by hand on %(channels)s: “%(post)s”"),
+        _(
+            "“%(post)s” was changed after it went out, and Sotong cannot edit it on "
+            "%(channels)s. Edit it there by hand, then confirm it on the post's page."
+        ),
+    ),
+    NotificationKind.DELETE_BY_HAND: (
+        _("Delete by hand from %(channels)s: “%(post)s”"),
+        _(
+            "“%(post)s” was withdrawn, and Sotong cannot delete it from %(channels)s. "
+            "Delete it there by hand, then confirm it on the post's page."
+        ),
     ),
 }
 

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import unicodedata
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -31,6 +31,7 @@ from sotong.platforms.base import (
 )
 from sotong.publishing import adapt, images
 from sotong.publishing.models import (
+    DEFAULT_TOPICS,
     ApprovalRule,
     ApprovalStep,
     Campaign,
@@ -43,6 +44,7 @@ from sotong.publishing.models import (
     Review,
     ReviewDecision,
     RevisionReason,
+    Topic,
     Variant,
 )
 
@@ -124,7 +126,7 @@ def compose(
         body=body.strip(),
         link=link.strip(),
         hashtags=list(hashtags),
-        topics=list(topics),
+        topics=clean_topics(organisation, topics),
         campaign=campaign,
         publish_at=publish_at,
     )
@@ -154,12 +156,15 @@ def _back_to_review(by: Performer, post: Post, why: str) -> None:
     an approval chain, the steps already approved saw the old text: the chain restarts."""
     if post.status == PostStatus.IN_REVIEW and _round_reviews(post).exists():
         _review(by, post, ReviewDecision.SUBMITTED, why)
+        # The chain starts over: its first step is asked again (not the editor).
+        notifications.notify_review_requested(by, post)
         return
     if post.status != PostStatus.APPROVED:
         return
     post.status = PostStatus.IN_REVIEW
     post.save(update_fields=["status", "updated_at"])
     _review(by, post, ReviewDecision.SUBMITTED, why)
+    notifications.notify_review_requested(by, post)  # as on submit; not the editor
 
 
 @transaction.atomic
@@ -501,56 +506,50 @@ def add_image(
     except ValidationError as error:
         raise ValidationError({"image": error.messages}) from None
     storage = PostImage._meta.get_field("file").storage
-    name = storage.save(
-        f"post-images/{post.organisation_id}/{uuid.uuid4().hex}.{cleaned.extension}",
-        ContentFile(cleaned.content),
-    )
-    try:
-        with transaction.atomic():
-            locked = Post.objects.select_for_update(of=("self",)).get(pk=post.pk)
-            _require_editable(locked)
-            if locked.images.count() >= MAX_IMAGES_PER_POST:
-                raise ValidationError(
-                    {
-                        "image": _("A post takes at most %(count)d images.")
-                        % {"count": MAX_IMAGES_PER_POST}
-                    }
-                )
-            last = locked.images.order_by("-position").values_list("position", flat=True).first()
-            image = PostImage.objects.create(
-                organisation=locked.organisation,
-                post=locked,
-                position=0 if last is None else last + 1,
-                file=name,
-                content_type=cleaned.content_type,
-                width=cleaned.width,
-                height=cleaned.height,
-                size=cleaned.size,
-                alt_text=alt_text,
-                original_name=(uploaded_file.name or "")[:255],
-                uploaded_by=by if isinstance(by, Staff) else None,
+    path = f"post-images/{post.organisation_id}/{uuid.uuid4().hex}.{cleaned.extension}"
+    # Written before the row commits and deleted if this block fails (images.written): a
+    # committed row always has its file.
+    with images.written(storage, path, cleaned.content) as name, transaction.atomic():
+        locked = Post.objects.select_for_update(of=("self",)).get(pk=post.pk)
+        _require_editable(locked)
+        if locked.images.count() >= MAX_IMAGES_PER_POST:
+            raise ValidationError(
+                {
+                    "image": _("A post takes at most %(count)d images.")
+                    % {"count": MAX_IMAGES_PER_POST}
+                }
             )
-            _back_to_review(by, locked, _("An image was added after approval."))
-            audit.record(
-                actor_of(by),
-                "post.image_add",
-                locked,
-                organisation=locked.organisation,
-                department=locked.department,
-                after={
-                    "image": image.pk,
-                    "name": image.original_name,
-                    "content_type": image.content_type,
-                    "width": image.width,
-                    "height": image.height,
-                    "bytes": image.size,
-                    "alt_text": image.alt_text,
-                },
-            )
-    except BaseException:
-        # Nothing refers to the stored file: it goes with the refusal.
-        storage.delete(name)
-        raise
+        last = locked.images.order_by("-position").values_list("position", flat=True).first()
+        image = PostImage.objects.create(
+            organisation=locked.organisation,
+            post=locked,
+            position=0 if last is None else last + 1,
+            file=name,
+            content_type=cleaned.content_type,
+            width=cleaned.width,
+            height=cleaned.height,
+            size=cleaned.size,
+            alt_text=alt_text,
+            original_name=(uploaded_file.name or "")[:255],
+            uploaded_by=by if isinstance(by, Staff) else None,
+        )
+        _back_to_review(by, locked, _("An image was added after approval."))
+        audit.record(
+            actor_of(by),
+            "post.image_add",
+            locked,
+            organisation=locked.organisation,
+            department=locked.department,
+            after={
+                "image": image.pk,
+                "name": image.original_name,
+                "content_type": image.content_type,
+                "width": image.width,
+                "height": image.height,
+                "bytes": image.size,
+                "alt_text": image.alt_text,
+            },
+        )
     post.refresh_from_db(fields=["status"])
     return image
 
@@ -578,8 +577,8 @@ def remove_image(by: Performer, post: Post, image: PostImage) -> None:
         department=locked.department,
         before=before,
     )
-    if name:
-        transaction.on_commit(lambda: storage.delete(name))
+    # Only once the row's deletion is committed: rolled back, the row keeps its file.
+    images.delete_after_commit(storage, name)
     post.refresh_from_db(fields=["status"])
 
 
@@ -1000,3 +999,236 @@ def withdraw(by: Performer, post: Post, *, reason: str) -> Post:
     )
     record_revision(by, post, RevisionReason.WITHDRAWN, reason)
     return post
+
+
+# -- topic tags ---------------------------------------------------------------------------------
+
+# Who curates the organisation's topics: the PR office (editors) and administrators, the
+# people who approve what goes out under them.
+MANAGE_TOPICS = Permission.APPROVE_POSTS
+TOPIC_NAME_MAX = 30
+
+
+def topic_name(name: str) -> str:
+    """A topic's name as stored: NFC (a Mac types Hangul decomposed), single spaces."""
+    return " ".join(unicodedata.normalize("NFC", name).split())
+
+
+def topics_of(organisation: Organisation | int) -> QuerySet[Topic]:
+    organisation_id = organisation if isinstance(organisation, int) else organisation.pk
+    return Topic.objects.for_organisation(organisation_id).order_by("position", "id")
+
+
+def offered_topics(organisation: Organisation | int, current: Iterable[str] = ()) -> list[str]:
+    """The names a post may be tagged with, in the organisation's order: the active topics,
+    and any retired ones the post already has (an edit does not take a tag away)."""
+    keep = {topic_name(name) for name in current}
+    return [
+        topic.name
+        for topic in topics_of(organisation).only("name", "active")
+        if topic.active or topic.name in keep
+    ]
+
+
+def clean_topics(
+    organisation: Organisation | int, topics: Iterable[str], current: Iterable[str] = ()
+) -> list[str]:
+    """``topics`` as the organisation spells them (case and spacing do not matter), each
+    once; a ValidationError names any that are unknown or retired."""
+    offered = {name.casefold(): name for name in offered_topics(organisation, current)}
+    chosen: list[str] = []
+    unknown: list[str] = []
+    for raw in topics:
+        name = topic_name(raw)
+        if not name:
+            continue
+        found = offered.get(name.casefold())
+        if found is None:
+            unknown.append(name)
+        elif found not in chosen:
+            chosen.append(found)
+    if unknown:
+        raise ValidationError(
+            {
+                "topics": _("These topics are not offered: %(topics)s. Choose from %(choices)s.")
+                % {"topics": ", ".join(unknown), "choices": ", ".join(offered.values())}
+            }
+        )
+    return chosen
+
+
+def _checked_topic_name(organisation_id: int, name: str, *, exclude: int | None = None) -> str:
+    name = topic_name(name)
+    if not name:
+        raise ValidationError({"name": _("Enter the topic's name.")})
+    if len(name) > TOPIC_NAME_MAX:
+        raise ValidationError(
+            {
+                "name": _("The topic's name is too long (at most %(max)d characters).")
+                % {"max": TOPIC_NAME_MAX}
+            }
+        )
+    same = Topic.objects.filter(organisation_id=organisation_id, name__iexact=name)
+    if exclude is not None:
+        same = same.exclude(pk=exclude)
+    # __iexact folds Latin case only; Hangul has none, so this matches the constraint.
+    if same.exists():
+        raise ValidationError(
+            {"name": _("There is already a topic called %(name)s.") % {"name": name}}
+        )
+    return name
+
+
+def _audit_topic(
+    by: Performer,
+    topic: Topic,
+    action: str,
+    before: Mapping[str, object] | None = None,
+    **extra: object,
+) -> None:
+    audit.record(
+        actor_of(by),
+        action,
+        topic,
+        organisation=topic.organisation,
+        before=before,
+        after={"name": topic.name, "active": topic.active, "position": topic.position, **extra},
+    )
+
+
+@transaction.atomic
+def add_default_topics(by: Performer, organisation: Organisation) -> list[Topic]:
+    """Give a new organisation the default topics (관광, 축제, …). Only when it has none:
+    an organisation that has shaped its list keeps it."""
+    require(by, MANAGE_TOPICS, organisation)
+    if topics_of(organisation).exists():
+        return []
+    created = [
+        Topic.objects.create(organisation=organisation, name=name, position=position)
+        for position, name in enumerate(DEFAULT_TOPICS)
+    ]
+    audit.record(
+        actor_of(by),
+        "topic.add_defaults",
+        organisation,
+        organisation=organisation,
+        after={"topics": [topic.name for topic in created]},
+    )
+    return created
+
+
+@transaction.atomic
+def add_topic(by: Performer, organisation: Organisation, name: str) -> Topic:
+    """Offer a new topic, at the end of the list."""
+    require(by, MANAGE_TOPICS, organisation)
+    # Serialises adding and reordering within the organisation.
+    list(Topic.objects.select_for_update().filter(organisation=organisation).values("pk"))
+    name = _checked_topic_name(organisation.pk, name)
+    last = topics_of(organisation).values_list("position", flat=True).last()
+    try:
+        with transaction.atomic():
+            topic = Topic.objects.create(
+                organisation=organisation, name=name, position=0 if last is None else last + 1
+            )
+    except IntegrityError:
+        # Someone added the same name a moment ago.
+        raise ValidationError(
+            {"name": _("There is already a topic called %(name)s.") % {"name": name}}
+        ) from None
+    _audit_topic(by, topic, "topic.add")
+    return topic
+
+
+@transaction.atomic
+def rename_topic(by: Performer, topic: Topic, name: str) -> Topic:
+    """Rename a topic and the tag on every post that has it, so filters keep finding them.
+    Each post's history keeps the name it had when it was written."""
+    require(by, MANAGE_TOPICS, topic.organisation_id)
+    topic = Topic.objects.select_for_update().get(pk=topic.pk)
+    name = _checked_topic_name(topic.organisation_id, name, exclude=topic.pk)
+    old = topic.name
+    if name == old:
+        return topic
+    topic.name = name
+    topic.save(update_fields=["name"])
+    retagged: list[Post] = []
+    posts = Post.objects.filter(organisation_id=topic.organisation_id).only("id", "topics")
+    for post in posts.iterator():
+        if old in post.topics:
+            renamed: list[str] = []
+            for tag in post.topics:
+                tag = name if tag == old else tag
+                if tag not in renamed:
+                    renamed.append(tag)
+            post.topics = renamed
+            retagged.append(post)
+    # bulk_update leaves updated_at alone: re-tagging is not an edit of the post.
+    Post.objects.bulk_update(retagged, ["topics"], batch_size=500)
+    _audit_topic(
+        by,
+        topic,
+        "topic.rename",
+        before={"name": old},
+        posts=sorted(post.pk for post in retagged),
+    )
+    return topic
+
+
+def _set_active(by: Performer, topic: Topic, active: bool) -> Topic:
+    require(by, MANAGE_TOPICS, topic.organisation_id)
+    topic = Topic.objects.select_for_update().get(pk=topic.pk)
+    if topic.active == active:
+        return topic
+    topic.active = active
+    topic.save(update_fields=["active"])
+    _audit_topic(
+        by, topic, "topic.restore" if active else "topic.retire", before={"active": not active}
+    )
+    return topic
+
+
+@transaction.atomic
+def retire_topic(by: Performer, topic: Topic) -> Topic:
+    """Stop offering a topic. Posts that have it keep it, and can still be found by it."""
+    return _set_active(by, topic, False)
+
+
+@transaction.atomic
+def restore_topic(by: Performer, topic: Topic) -> Topic:
+    """Offer a retired topic again."""
+    return _set_active(by, topic, True)
+
+
+@transaction.atomic
+def move_topic(by: Performer, topic: Topic, *, up: bool) -> Topic:
+    """Swap a topic with the one before (``up``) or after it in the organisation's list."""
+    require(by, MANAGE_TOPICS, topic.organisation_id)
+    ordered = list(
+        Topic.objects.select_for_update()
+        .filter(organisation_id=topic.organisation_id)
+        .order_by("position", "id")
+    )
+    index = next(i for i, each in enumerate(ordered) if each.pk == topic.pk)
+    other = index - 1 if up else index + 1
+    if not 0 <= other < len(ordered):
+        return ordered[index]
+    before = {"position": index}
+    ordered[index], ordered[other] = ordered[other], ordered[index]
+    # Renumbered from 0: positions stay dense whatever earlier rows held.
+    changed = []
+    for position, each in enumerate(ordered):
+        if each.position != position:
+            each.position = position
+            changed.append(each)
+    Topic.objects.bulk_update(changed, ["position"])
+    moved = ordered[other]
+    _audit_topic(by, moved, "topic.move", before=before)
+    return moved
+
+
+def with_topic(posts: QuerySet[Post], name: str) -> QuerySet[Post]:
+    """The posts of ``posts`` tagged ``name``. Matched in Python: SQLite cannot look inside a
+    JSON list, and a city's posts are few enough."""
+    name = topic_name(name)
+    ids = [pk for pk, topics in posts.values_list("pk", "topics") if name in (topics or [])]
+    return posts.filter(pk__in=ids)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from django import forms
@@ -11,8 +12,8 @@ from django.utils.translation import gettext_lazy as _
 
 from sotong.channels.models import Channel
 from sotong.core.models import Department, Staff
-from sotong.publishing import adapt, selectors
-from sotong.publishing.models import DEFAULT_TOPICS, Campaign, PostStatus
+from sotong.publishing import actions, adapt, selectors
+from sotong.publishing.models import Campaign, PostStatus
 from sotong.web.forms import NoColon
 
 # A publish time typed to the minute is up to a minute old when it is sent.
@@ -73,8 +74,10 @@ class ComposeForm(NoColon, forms.Form):
     topics = forms.MultipleChoiceField(
         label=_("Topics"),
         required=False,
-        choices=[(topic, topic) for topic in DEFAULT_TOPICS],
         widget=forms.CheckboxSelectMultiple,
+        error_messages={
+            "invalid_choice": _("%(value)s is not one of the topics offered; choose another.")
+        },
     )
     campaign: forms.ModelChoiceField[Campaign] = forms.ModelChoiceField(
         label=_("Campaign"),
@@ -110,8 +113,14 @@ class ComposeForm(NoColon, forms.Form):
         help_text=_("What the image shows, for people who cannot see it."),
     )
 
-    def __init__(self, *args: Any, staff: Staff, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, staff: Staff, current_topics: Sequence[str] = (), **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
+        # The organisation's active topics, and retired ones the post already has.
+        self.fields["topics"].choices = [  # type: ignore[attr-defined]
+            (name, name) for name in actions.offered_topics(staff.organisation_id, current_topics)
+        ]
         self.fields["department"].queryset = selectors.writable_departments(staff)  # type: ignore[attr-defined]
         self.fields["campaign"].queryset = selectors.campaigns(staff)  # type: ignore[attr-defined]
         channel_ids = [channel.pk for channel in selectors.postable_channels(staff)]
@@ -176,7 +185,20 @@ class PostFilterForm(NoColon, forms.Form):
     status = forms.ChoiceField(
         label=_("Status"), required=False, choices=[("", _("All")), *PostStatus.choices]
     )
+    topic = forms.ChoiceField(label=_("Topic"), required=False, choices=[("", _("All"))])
     mine = forms.BooleanField(label=_("Only mine"), required=False)
+
+    def __init__(self, *args: Any, staff: Staff | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if staff is not None:
+            # Retired topics too: the posts that have them can still be found.
+            choices: list[tuple[str, str]] = [("", str(_("All")))]
+            for topic in actions.topics_of(staff.organisation_id):
+                label = (
+                    topic.name if topic.active else _("%(name)s (retired)") % {"name": topic.name}
+                )
+                choices.append((topic.name, str(label)))
+            self.fields["topic"].choices = choices  # type: ignore[attr-defined]
 
 
 def initial_publish_time(now: dt.datetime | None = None) -> dt.datetime:
@@ -211,4 +233,14 @@ class WithdrawForm(NoColon, forms.Form):
     confirm = forms.BooleanField(
         label=_("I understand: the post is deleted from every channel where it is out."),
         error_messages={"required": _("Tick the box to confirm the withdrawal.")},
+    )
+
+
+class TopicForm(NoColon, forms.Form):
+    name = forms.CharField(
+        label=_("Topic name"),
+        # The action checks the length (after tidying spaces) and says so in Korean.
+        widget=forms.TextInput(attrs={"maxlength": actions.TOPIC_NAME_MAX}),
+        help_text=_("For example 정원, 문화, 일자리."),
+        error_messages={"required": _("Enter the topic's name.")},
     )

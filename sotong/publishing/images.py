@@ -14,14 +14,24 @@ images with transparency as PNG.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import logging
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import IO
 
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import Storage
+from django.db import transaction
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+logger = logging.getLogger(__name__)
 
 # What a person may upload, by the format Pillow recognises in the bytes.
 ACCEPTED_FORMATS = ("JPEG", "PNG", "GIF", "WEBP")
@@ -166,3 +176,83 @@ def _encode(image: Image.Image) -> CleanImage:
         if len(content) <= MAX_BYTES:
             return CleanImage(content, "image/jpeg", "jpg", fresh.width, fresh.height)
     raise ValidationError(_too_big())
+
+
+# -- the stored file follows the database -------------------------------------------------
+#
+# A file is written BEFORE the transaction that records its row commits, and deleted only
+# AFTER the transaction that deletes its row commits. So a committed row always has its
+# file (an accepted image is never lost, and no row points at nothing); the one thing a
+# failure can leave is a file without a row. Django has no "on rollback" hook, so:
+# ``written`` deletes the file when the block that creates the row fails (its savepoint or
+# its transaction rolled back); a file left by an enclosing transaction that rolled back
+# later, or by a process that died between the write and the commit, has no row and is
+# removed by ``sotong images sweep`` once it is a day old.
+
+
+@contextmanager
+def written(storage: Storage, path: str, content: bytes) -> Iterator[str]:
+    """Store ``content`` at (about) ``path`` and give the name it got. Wrap the atomic block
+    that records the row in it: if that block fails, on its way in or at its commit, the
+    file is deleted again."""
+    name = storage.save(path, ContentFile(content))
+    try:
+        yield name
+    except BaseException:
+        discard(storage, name)
+        raise
+
+
+def delete_after_commit(storage: Storage, name: str) -> None:
+    """Delete the file once the transaction that deleted its row commits; never if it (or
+    the savepoint it was called in) rolls back: the row is back, and so must the file be."""
+    if name:
+        transaction.on_commit(partial(discard, storage, name), robust=True)
+
+
+def discard(storage: Storage, name: str) -> None:
+    """Delete a stored file; a failure is logged, not raised (the sweep retries it)."""
+    try:
+        storage.delete(name)
+    except OSError:
+        logger.warning("image file %s could not be deleted", name, exc_info=True)
+
+
+# A file with no row younger than this may belong to a transaction still open: left alone.
+ORPHAN_AGE = dt.timedelta(days=1)
+IMAGES_DIRECTORY = "post-images"
+
+
+def _stored_names(storage: Storage, directory: str) -> Iterator[str]:
+    try:
+        folders, files = storage.listdir(directory)
+    except FileNotFoundError:  # nothing was ever uploaded
+        return
+    for file in files:
+        yield f"{directory}/{file}"
+    for folder in folders:
+        yield from _stored_names(storage, f"{directory}/{folder}")
+
+
+def sweep_orphans(now: dt.datetime | None = None, *, dry_run: bool = False) -> list[str]:
+    """Image files no PostImage refers to, older than ORPHAN_AGE (left by a transaction
+    that rolled back after the write, or a process that died): deleted unless
+    ``dry_run``. Returns their names."""
+    from django.utils import timezone
+
+    from sotong.publishing.models import PostImage
+
+    storage = PostImage._meta.get_field("file").storage
+    cutoff = (now or timezone.now()) - ORPHAN_AGE
+    names = sorted(_stored_names(storage, IMAGES_DIRECTORY))
+    orphans: list[str] = []
+    for start in range(0, len(names), 500):
+        batch = names[start : start + 500]
+        known = set(PostImage.objects.filter(file__in=batch).values_list("file", flat=True))
+        orphans += [
+            name for name in batch if name not in known and storage.get_modified_time(name) < cutoff
+        ]
+    if not dry_run:
+        for name in orphans:
+            discard(storage, name)
+    return orphans

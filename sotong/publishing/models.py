@@ -9,6 +9,7 @@ import uuid
 from typing import Any, ClassVar
 
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -616,3 +617,32 @@ class PublicationChange(OrganisationOwned):
 
     def __str__(self) -> str:
         return f"{self.publication} {self.kind} ({self.state})"
+
+
+# -- topic tags ---------------------------------------------------------------------------------
+
+
+class Topic(OrganisationOwned):
+    """A topic tag the organisation offers when composing (관광, 축제, 교통, …). Posts keep
+    the tag's name, so a retired topic stays on the posts that have it and history reads as
+    it was; only the offer changes."""
+
+    name = models.CharField(_("name"), max_length=30)
+    position = models.PositiveIntegerField(_("position"), default=0)
+    active = models.BooleanField(_("offered"), default=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("topic")
+        verbose_name_plural = _("topics")
+        ordering = ["position", "id"]
+        constraints = [
+            # Names are stored normalised (NFC, single spaces); Latin letters differ in
+            # case only in how they are typed, so "Eco" and "eco" are the same topic.
+            models.UniqueConstraint(
+                Lower("name"), "organisation", name="topic_name_unique_per_organisation"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -28,6 +28,7 @@ from sotong.core import audit
 from sotong.core.models import Staff
 from sotong.core.permissions import Performer, actor_of, require
 from sotong.core.roles import Capability as Permission
+from sotong.notifications import actions as notifications
 from sotong.platforms.base import (
     Capability,
     CredentialExpired,
@@ -132,6 +133,7 @@ def plan_edits(by: Performer, post: Post) -> list[PublicationChange]:
         ).exists()
         if not already:
             changes.append(_plan(by, publication, ChangeKind.EDIT, wanted))
+    notifications.notify_changes_by_hand(by, changes)
     return changes
 
 
@@ -148,6 +150,7 @@ def plan_deletes(by: Performer, post: Post) -> list[PublicationChange]:
             state__in=(*UNSETTLED, ChangeState.APPLYING, ChangeState.DONE),
         ).exists():
             changes.append(_plan(by, publication, ChangeKind.DELETE, ""))
+    notifications.notify_changes_by_hand(by, changes)
     return changes
 
 
@@ -330,12 +333,14 @@ def _record(
         _done(SYSTEM, change, url=new_url)
         return ChangeState.DONE
     if isinstance(error, OutcomeUnknown):
-        return _settle(
+        state = _settle(
             change,
             ChangeState.UNCONFIRMED,
             reason=str(error)[:500],
             next_attempt_at=now + CHECK_AGAIN,
         )
+        notifications.notify_change_unconfirmed(change)
+        return state
     if isinstance(error, RateLimited):
         return _settle(
             change,
@@ -360,6 +365,7 @@ def _record(
         )
         # The owners are to be told (notifications read this audit entry's action).
         _audit(SYSTEM, change, "publication_change.hold")
+        notifications.notify_change_held(change, str(error))
         return state
     if isinstance(error, TransientError) and change.attempts < MAX_ATTEMPTS:
         wait = min(FIRST_RETRY * 2 ** (change.attempts - 1), LONGEST_RETRY)
@@ -375,6 +381,7 @@ def _record(
         reason = str(error)  # the platform's own words: rejected content, a missing post
     state = _settle(change, ChangeState.FAILED, reason=reason[:500], next_attempt_at=None)
     _audit(SYSTEM, change, "publication_change.fail")
+    notifications.notify_change_failed(change)
     return state
 
 
@@ -392,6 +399,7 @@ def _done(
         reason="",
         next_attempt_at=None,
     )
+    notifications.resolve_change_notices(change)
     if change.kind == ChangeKind.EDIT:
         publication.platform_text = change.text
         if url:

@@ -41,3 +41,12 @@ def propagate_publication_changes() -> dict[str, int]:
     from sotong.publishing import propagation
 
     return dataclasses.asdict(propagation.propagate_due())
+
+
+@periodic(every=dt.timedelta(days=1))
+@task(queue_name="default")
+def sweep_orphan_images() -> dict[str, int]:
+    """Delete image files no post refers to (left by a rolled-back upload) once a day old."""
+    from sotong.publishing import images
+
+    return {"deleted": len(images.sweep_orphans())}

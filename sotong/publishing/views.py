@@ -630,11 +630,13 @@ def publication_action(request: HttpRequest, pk: int, action: str) -> HttpRespon
 @staff_required()
 def post_list(request: HttpRequest) -> HttpResponse:
     staff = _staff(request)
-    form = forms.PostFilterForm(request.GET or None)
+    form = forms.PostFilterForm(request.GET or None, staff=staff)
     posts = selectors.posts(staff).prefetch_related("variants__channel")
     if form.is_valid():
         if form.cleaned_data["status"]:
             posts = posts.filter(status=form.cleaned_data["status"])
+        if form.cleaned_data["topic"]:
+            posts = actions.with_topic(posts, form.cleaned_data["topic"])
         if form.cleaned_data["mine"]:
             posts = posts.filter(author=staff)
     return render(

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from django.utils import timezone
 
 from sotong.channels import actions as channel_actions
 from sotong.channels.models import Channel, ChannelStatus
 from sotong.conftest import SYSTEM, department
-from sotong.core import actions as core_actions
 from sotong.core.roles import Role
 from sotong.notifications.models import Notification, NotificationKind
 from sotong.publishing import actions, dispatch
@@ -21,21 +19,6 @@ from sotong.publishing.series import SeriesSettings
 from sotong.publishing.tests.test_actions import PAGE_ID, approved_and_due, connect, write
 from sotong.publishing.tests.test_series import make_series, seoul
 from sotong.simulator.core import Fault, FaultKind
-
-
-@pytest.fixture
-def people(city, make_staff):
-    inactive = make_staff(city, Role.PR_EDITOR, "pr")
-    core_actions.set_staff_active(SYSTEM, inactive, active=False)
-    return {
-        "author": make_staff(city, Role.DEPARTMENT_AUTHOR, "sewer"),
-        "colleague": make_staff(city, Role.DEPARTMENT_AUTHOR, "sewer"),
-        "stranger": make_staff(city, Role.DEPARTMENT_AUTHOR, "traffic"),
-        "editor": make_staff(city, Role.PR_EDITOR, "pr"),
-        "admin": make_staff(city, Role.ADMIN),
-        "viewer": make_staff(city, Role.VIEWER),
-        "inactive": inactive,
-    }
 
 
 def told(kind: str) -> set[str]:

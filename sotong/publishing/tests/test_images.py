@@ -13,12 +13,13 @@ from urllib.parse import parse_qs
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
 from django.urls import reverse
 from PIL import Image
 
 from sotong.core.models import AuditEntry
 from sotong.core.roles import Role
-from sotong.publishing import actions, dispatch, images
+from sotong.publishing import actions, dispatch, images, tasks
 from sotong.publishing.models import PostImage, PostStatus, PublicationState
 from sotong.publishing.tests.test_actions import approved_and_due, connect, write
 
@@ -237,6 +238,84 @@ def test_changing_images_of_an_approved_post_sends_it_back(
     assert not path.exists()  # deleted once the removal is committed
 
 
+def stored_files(settings) -> list[Path]:
+    media = Path(settings.MEDIA_ROOT)
+    return sorted(p for p in media.rglob("*") if p.is_file()) if media.exists() else []
+
+
+def test_a_failure_after_the_file_is_written_leaves_no_file(
+    city, sim, author, settings, monkeypatch
+) -> None:
+    facebook = connect(city, sim, "facebook")
+    post = write(author, city, [facebook])
+    for _number in range(actions.MAX_IMAGES_PER_POST):
+        actions.add_image(author, post, upload(png(), "a.png"))
+    assert len(stored_files(settings)) == actions.MAX_IMAGES_PER_POST
+    # Refused once the file was written (the count is checked under the post's lock).
+    with pytest.raises(ValidationError, match="10장까지"):
+        actions.add_image(author, post, upload(png(), "b.png"))
+    assert len(stored_files(settings)) == actions.MAX_IMAGES_PER_POST
+    PostImage.objects.all().delete()
+    for path in stored_files(settings):
+        path.unlink()
+
+    # Any failure after the row was written (here the audit) takes row and file with it.
+    def broken(*args, **kwargs):
+        raise RuntimeError("audit store down")
+
+    monkeypatch.setattr(actions.audit, "record", broken)
+    with pytest.raises(RuntimeError):
+        actions.add_image(author, post, upload(png(), "c.png"))
+    assert not PostImage.objects.exists()
+    assert stored_files(settings) == []
+
+
+def test_a_failure_inside_an_enclosing_transaction_leaves_no_file(
+    city, sim, author, editor, settings
+) -> None:
+    """As on the compose page: more than the image in one transaction. The image's own
+    block fails after writing its file; the enclosing one goes on and commits without it."""
+    facebook = connect(city, sim, "facebook")
+    post = write(author, city, [facebook])
+    actions.submit(author, post)
+    with transaction.atomic():
+        actions.withdraw(editor, post, reason="행사 취소")
+        with pytest.raises(ValidationError, match="바꿀 수 없습니다"):  # written, then refused
+            actions.add_image(author, post, upload(png(), "b.png"))
+    post.refresh_from_db()
+    assert post.status == PostStatus.WITHDRAWN  # the enclosing transaction committed
+    assert not PostImage.objects.exists()
+    assert stored_files(settings) == []
+
+
+def test_removing_an_image_in_a_rolled_back_transaction_keeps_its_file(
+    city, sim, author, settings, django_capture_on_commit_callbacks
+) -> None:
+    facebook = connect(city, sim, "facebook")
+    post = write(author, city, [facebook])
+    image = actions.add_image(author, post, upload(png(), "a.png"))
+    pk, path = image.pk, Path(image.file.path)
+
+    @transaction.atomic
+    def removed_then_failed() -> None:
+        actions.remove_image(author, post, image)
+        assert path.is_file()  # not before the commit
+        raise RuntimeError("something after the removal failed")
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(RuntimeError):
+        removed_then_failed()
+    assert callbacks == []  # the deletion went with the rollback
+    assert PostImage.objects.filter(pk=pk).exists()
+    assert path.is_file()
+    # Removed for real: the file goes once that is committed.
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        actions.remove_image(author, post, PostImage.objects.get(pk=pk))
+        assert path.is_file()
+    assert len(callbacks) == 1
+    assert not path.exists()
+    assert stored_files(settings) == []
+
+
 def test_an_instagram_variant_fits_once_an_image_is_added(city, sim, author) -> None:
     instagram = connect(city, sim, "instagram")
     post = write(author, city, [instagram])
@@ -343,3 +422,57 @@ def test_instagram_and_facebook_receive_the_image_url(city, sim, author, editor)
     photos = [params(r) for r in sim.simulator.recorded("facebook", "POST", "/photos")]
     assert [p["url"] for p in photos] == [[url]]
     assert set(post.publications().values_list("state", flat=True)) == {PublicationState.PUBLISHED}
+
+
+# -- sweeping files no row refers to --------------------------------------------------------
+
+
+def test_sweep_removes_only_day_old_files_no_image_refers_to(
+    city, sim, author, settings, capsys
+) -> None:
+    import json
+    import os
+    import time
+
+    from django.utils import translation
+
+    from sotong import cli
+
+    facebook = connect(city, sim, "facebook")
+    post = write(author, city, [facebook])
+    kept = actions.add_image(author, post, upload(png(), "a.png"))
+    media = Path(settings.MEDIA_ROOT)
+    orphan = media / "post-images" / str(city.pk) / "left-by-a-rollback.jpg"
+    fresh = media / "post-images" / str(city.pk) / "upload-in-progress.jpg"
+    for path in (orphan, fresh):
+        path.write_bytes(b"\xff\xd8 not committed")
+    day_old = time.time() - images.ORPHAN_AGE.total_seconds() - 60
+    os.utime(orphan, (day_old, day_old))
+    os.utime(kept.file.path, (day_old, day_old))  # old, but a post has it
+
+    with translation.override("ko"):  # the command picks the operator's language
+        cli.main(["images", "sweep", "--dry-run"])
+    report = json.loads(capsys.readouterr().out)
+    assert report == {
+        "dry_run": True,
+        "orphans": [f"post-images/{city.pk}/left-by-a-rollback.jpg"],
+        "removed": 0,
+    }
+    assert orphan.exists()  # only listed
+
+    with translation.override("ko"):
+        cli.main(["images", "sweep"])
+    assert json.loads(capsys.readouterr().out)["removed"] == 1
+    assert not orphan.exists()
+    assert fresh.exists()  # may be a transaction still open: a day's grace
+    assert Path(kept.file.path).exists()
+    assert images.sweep_orphans() == []
+    os.utime(fresh, (day_old, day_old))  # a day on, the daily task takes it
+    assert tasks.sweep_orphan_images.call() == {"deleted": 1}
+    assert not fresh.exists()
+    assert Path(kept.file.path).exists()
+
+
+def test_sweep_with_nothing_ever_uploaded(settings) -> None:
+    assert not Path(settings.MEDIA_ROOT).exists()
+    assert images.sweep_orphans(dry_run=True) == []
