@@ -247,7 +247,7 @@ class BandConnector(Connector):
     def find_published(self, post: OutboundPost, *, limit: int = 25) -> PublishedPost | None:
         """Our recent post with this content (the link included, as it was sent)."""
         wanted = normalise_for_match(self.content_of(post))
-        for candidate in self.list_posts(limit=limit):
+        for candidate in self.recent_posts(limit=limit):
             if normalise_for_match(candidate.text) == wanted:
                 return candidate
         return None

@@ -15,7 +15,8 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
@@ -529,10 +530,30 @@ class Connector:
         if not self.supports(Capability.LIST_POSTS):
             return None
         wanted = normalise_for_match(post.text)
-        for candidate in self.list_posts(limit=limit):
+        for candidate in self.recent_posts(limit=limit):
             if normalise_for_match(candidate.text) == wanted:
                 return candidate
         return None
+
+    def recent_posts(self, *, limit: int) -> list[PublishedPost]:
+        """``list_posts`` for ``find_published``: asked once per limit while
+        ``listing_remembered`` is open."""
+        memo: dict[int, list[PublishedPost]] | None = self.__dict__.get("_listing_memo")
+        if memo is None:
+            return self.list_posts(limit=limit)
+        if limit not in memo:
+            memo[limit] = self.list_posts(limit=limit)
+        return memo[limit]
+
+    @contextmanager
+    def listing_remembered(self) -> Iterator[None]:
+        """Check several posts against one listing of the account's recent posts (after a
+        worker died with many in flight: one call per channel, not one per post)."""
+        self.__dict__["_listing_memo"] = {}
+        try:
+            yield
+        finally:
+            del self.__dict__["_listing_memo"]
 
     def edit_post(self, external_id: str, post: OutboundPost) -> PublishedPost:
         raise self._unsupported(Capability.EDIT_POST)

@@ -432,7 +432,7 @@ class XAccount(Connector):
     def find_published(self, post: OutboundPost, *, limit: int = 25) -> PublishedPost | None:
         """Our recent post with this text; links are compared loosely as X rewrites them."""
         wanted = _without_urls(post.text)
-        for candidate in self.list_posts(limit=limit):
+        for candidate in self.recent_posts(limit=limit):
             if _without_urls(candidate.text) == wanted:
                 return candidate
         return None

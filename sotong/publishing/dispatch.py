@@ -11,17 +11,19 @@ claimed; the next dispatch round finds it, asks the platform whether the post is
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 import os
 import queue
 import socket
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import httpx
 from django.db import connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -32,6 +34,7 @@ from sotong.notifications import actions as notifications
 from sotong.platforms.base import (
     DEFAULT_TIMEOUT,
     Capability,
+    Connector,
     CredentialExpired,
     CredentialRevoked,
     OutboundPost,
@@ -128,6 +131,8 @@ GATHER_SECONDS = 0.05
 HOUSEKEEPING_SECONDS = 1.0
 # Recent posts asked for when reconciling (the platforms give at most 100 a page).
 RECONCILE_DEPTH = 100
+# Of that listing, room left for posts people make on the platform themselves meanwhile.
+DOUBT_MARGIN = 20
 
 
 def dispatch_due(now: dt.datetime | None = None, *, limit: int = DISPATCH_BATCH) -> DispatchResult:
@@ -169,7 +174,7 @@ def dispatch_for(seconds: float) -> DispatchResult:
             clock = time.monotonic()
             now = timezone.now()
             if clock >= next_housekeeping:
-                _housekeeping(now, result)
+                _housekeeping(now, result, check=pool.submit_check)
                 next_housekeeping = clock + HOUSEKEEPING_SECONDS
             # Claimed ahead by a pool's worth: the threads find the next publication waiting
             # while this loop records outcomes.
@@ -191,8 +196,17 @@ def dispatch_for(seconds: float) -> DispatchResult:
     return result
 
 
-def _count(result: DispatchResult, state: str) -> None:
-    if state == PublicationState.PUBLISHED:
+@dataclass(frozen=True)
+class _Checked:
+    """A channel's unconfirmed publications checked against the platform."""
+
+    reconciled: int
+
+
+def _count(result: DispatchResult, state: str | _Checked) -> None:
+    if isinstance(state, _Checked):
+        result.reconciled += state.reconciled
+    elif state == PublicationState.PUBLISHED:
         result.published += 1
     elif state == PublicationState.UNCONFIRMED:
         result.unconfirmed += 1
@@ -205,13 +219,19 @@ def _count(result: DispatchResult, state: str) -> None:
 
 
 class _Publishers:
-    """A bounded set of threads publishing claimed publications; each closes its own
-    database connection when the set is closed."""
+    """A bounded set of threads publishing claimed publications and checking unconfirmed
+    ones (checks first: a channel in doubt may be holding posts back); each thread closes
+    its own database connection when the set is closed."""
+
+    CHECK, SEND, STOP = 0, 1, 2
 
     def __init__(self, size: int) -> None:
-        self.todo: queue.Queue[int | None] = queue.Queue()
-        self.done: queue.Queue[_Sent | str] = queue.Queue()
+        self.todo: queue.PriorityQueue[tuple[int, int, int | list[Publication] | None]] = (
+            queue.PriorityQueue()
+        )
+        self.done: queue.Queue[_Sent | _Checked | str] = queue.Queue()
         self.busy = 0
+        self.order = itertools.count()
         self.client = _shared_client()
         self.threads = [
             threading.Thread(target=self._run, name=f"publish-{n}", daemon=True)
@@ -222,27 +242,39 @@ class _Publishers:
 
     def _run(self) -> None:
         try:
-            while (publication_id := self.todo.get()) is not None:
-                sent: _Sent | str
-                try:
-                    sent = _send(publication_id, client=self.client)
-                except Exception:  # one publication's bug must not stop the rest
-                    # Left claimed: the lease brings it back to be reconciled, never lost.
-                    logger.exception("publishing %s failed unexpectedly", publication_id)
-                    sent = PublicationState.PUBLISHING
-                self.done.put(sent)
+            while (job := self.todo.get()[2]) is not None:
+                self.done.put(self._do(job))
         finally:
             connection.close()
 
+    def _do(self, job: int | list[Publication]) -> _Sent | _Checked | str:
+        if isinstance(job, list):
+            try:
+                return _Checked(reconcile_channel(job, client=self.client))
+            except Exception:  # a bug in one check must not stop the dispatcher
+                # Checked again at the next round (their next check was pushed back).
+                logger.exception("checking %d unconfirmed publications failed", len(job))
+                return _Checked(0)
+        try:
+            return _send(job, client=self.client)
+        except Exception:  # one publication's bug must not stop the rest
+            # Left claimed: the lease brings it back to be reconciled, never lost.
+            logger.exception("publishing %s failed unexpectedly", job)
+            return PublicationState.PUBLISHING
+
     def submit(self, publication_id: int) -> None:
         self.busy += 1
-        self.todo.put(publication_id)
+        self.todo.put((self.SEND, next(self.order), publication_id))
 
-    def collect(self, timeout: float) -> list[str]:
+    def submit_check(self, publications: list[Publication]) -> None:
+        self.busy += 1
+        self.todo.put((self.CHECK, next(self.order), publications))
+
+    def collect(self, timeout: float) -> list[str | _Checked]:
         """The states of publications finished since last asked, waiting up to ``timeout``
         for the first and a moment for others to join it; their outcomes are recorded here,
         together (one write transaction for many: writers queue for SQLite's one lock)."""
-        finished: list[_Sent | str] = []
+        finished: list[_Sent | _Checked | str] = []
         try:
             finished.append(self.done.get(timeout=timeout))
             gather_until = time.monotonic() + GATHER_SECONDS
@@ -251,15 +283,15 @@ class _Publishers:
         except queue.Empty:
             pass
         self.busy -= len(finished)
-        batch = [sent for sent in finished if isinstance(sent, _Sent)]
-        states = [sent for sent in finished if isinstance(sent, str)]
+        batch = [item for item in finished if isinstance(item, _Sent)]
+        states: list[str | _Checked] = [item for item in finished if not isinstance(item, _Sent)]
         if batch:
             states += _record_all(batch)
         return states
 
     def close(self) -> None:
         for _thread in self.threads:
-            self.todo.put(None)
+            self.todo.put((self.STOP, next(self.order), None))
         for thread in self.threads:
             thread.join()
 
@@ -283,26 +315,39 @@ def _shared_client() -> httpx.Client:
         return _client
 
 
-def _housekeeping(now: dt.datetime, result: DispatchResult, *, limit: int = DISPATCH_BATCH) -> None:
+def _housekeeping(
+    now: dt.datetime,
+    result: DispatchResult,
+    *,
+    limit: int = DISPATCH_BATCH,
+    check: Callable[[list[Publication]], None] | None = None,
+) -> None:
     """Recover what dead workers left claimed, release held publications whose channel works
-    again, and reconcile the unconfirmed ones that are due a check."""
+    again, and check the unconfirmed ones that are due a check, each channel's together:
+    by ``check`` (the publishing threads) or here."""
     _recover_abandoned(now)
     Publication.objects.filter(
         state=PublicationState.HELD,
         hold_reason=HoldReason.CHANNEL,
         channel__status=ChannelStatus.ACTIVE,
     ).update(state=PublicationState.SCHEDULED, hold_reason="", next_attempt_at=None)
+    by_channel: dict[int, list[Publication]] = {}
     for publication in Publication.objects.filter(
         state=PublicationState.UNCONFIRMED, next_attempt_at__lte=now
-    ).select_related("variant__post", "channel")[:limit]:
+    ).select_related("variant__post", "variant__channel", "channel")[:limit]:
         # Taken by pushing its next check back: two dispatchers never reconcile one together.
         taken = Publication.objects.filter(
             pk=publication.pk,
             state=PublicationState.UNCONFIRMED,
             next_attempt_at=publication.next_attempt_at,
         ).update(next_attempt_at=now + RECONCILE_AGAIN)
-        if taken and reconcile(publication) == PublicationState.PUBLISHED:
-            result.reconciled += 1
+        if taken:
+            by_channel.setdefault(publication.channel_id, []).append(publication)
+    for publications in by_channel.values():
+        if check is not None:
+            check(publications)
+        else:
+            result.reconciled += reconcile_channel(publications)
 
 
 def _recover_abandoned(now: dt.datetime) -> None:
@@ -388,19 +433,29 @@ def _pace_budgets(now: dt.datetime) -> dict[int, int]:
     return budgets
 
 
-def _channels_in_doubt() -> set[int]:
-    """Channels with a post whose outcome is being checked take no new posts meanwhile: the
-    platform's list of recent posts must still reach back to it."""
-    channel_ids = set(
+def _doubt_budgets() -> dict[int, int]:
+    """Posts each channel in doubt may still take: a channel with posts whose outcome is
+    being checked goes on posting only while the platform's list of recent posts
+    (RECONCILE_DEPTH) still reaches back to the oldest of them."""
+    oldest = dict(
         Publication.objects.filter(
             state=PublicationState.UNCONFIRMED, next_attempt_at__isnull=False
-        ).values_list("channel_id", flat=True)
+        )
+        .values_list("channel_id")
+        .annotate(since=Min("claimed_at"))
+        .order_by()
     )
-    return {
-        channel.pk
-        for channel in Channel.objects.filter(pk__in=channel_ids)
-        if Capability.LIST_POSTS in channel.capabilities
-    }
+    budgets: dict[int, int] = {}
+    for channel in Channel.objects.filter(pk__in=oldest):
+        if Capability.LIST_POSTS not in channel.capabilities:
+            continue  # the platform cannot tell: a person settles it, the channel goes on
+        since = oldest[channel.pk]
+        if since is None:
+            budgets[channel.pk] = 0
+            continue
+        posted_since = Publication.objects.filter(channel=channel, claimed_at__gte=since).count()
+        budgets[channel.pk] = RECONCILE_DEPTH - DOUBT_MARGIN - posted_since
+    return budgets
 
 
 def claim_due(now: dt.datetime, *, limit: int = DISPATCH_BATCH) -> list[int]:
@@ -409,8 +464,9 @@ def claim_due(now: dt.datetime, *, limit: int = DISPATCH_BATCH) -> list[int]:
     side; SQLite's write lock makes the claim exclusive."""
     with transaction.atomic():
         budgets = _pace_budgets(now)
+        for channel_id, left in _doubt_budgets().items():
+            budgets[channel_id] = min(budgets.get(channel_id, left), left)
         blocked = {channel_id for channel_id, left in budgets.items() if left <= 0}
-        blocked |= _channels_in_doubt()
         candidates = list(
             Publication.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(state=PublicationState.SCHEDULED, due_at__lte=now)
@@ -647,12 +703,31 @@ def _record_outcome(
     return state
 
 
-def reconcile(publication: Publication) -> str:
+def reconcile_channel(
+    publications: Sequence[Publication], *, client: httpx.Client | None = None
+) -> int:
+    """Check one channel's unconfirmed publications against one listing of its recent
+    posts; returns how many were found published."""
+    connector = connector_for(publications[0].channel, client=client)
+    found = 0
+    try:
+        with connector.listing_remembered():
+            for publication in publications:
+                if reconcile(publication, connector=connector) == PublicationState.PUBLISHED:
+                    found += 1
+    finally:
+        if client is None:
+            connector.close()
+    return found
+
+
+def reconcile(publication: Publication, *, connector: Connector | None = None) -> str:
     """Settle an unconfirmed publication by asking the platform whether the post is there.
     Found: published. Not there, on a platform that lists our posts: safe to post again.
     A platform that cannot tell (Telegram) leaves it to a person."""
     channel = publication.channel
-    connector = connector_for(channel)
+    own = connector is None
+    connector = connector or connector_for(channel)
     try:
         found = connector.find_published(_outbound(publication), limit=RECONCILE_DEPTH)
     except PlatformError as error:
@@ -661,7 +736,8 @@ def reconcile(publication: Publication) -> str:
         publication.save(update_fields=["next_attempt_at", "reason"])
         return publication.state
     finally:
-        connector.close()
+        if own:
+            connector.close()
     with transaction.atomic():
         # Settled meanwhile (by a person, or another dispatcher): that stands.
         current = (

@@ -98,6 +98,60 @@ def test_a_channel_in_doubt_takes_no_new_posts(city, sim, author, editor) -> Non
     assert dispatch.claim_due(timezone.now()) == [second.pk]
 
 
+def test_a_channel_in_doubt_posts_on_while_its_listing_reaches_back(
+    city, sim, author, editor, monkeypatch
+) -> None:
+    """The check lists the channel's recent posts: new posts may go out meanwhile as long as
+    the in-doubt one stays within that list (less a margin for people's own posts)."""
+    facebook = connect(city, sim, "facebook")
+    first, second = due_posts(author, editor, city, facebook, 2)
+    Publication.objects.filter(pk=first.pk).update(
+        state=PublicationState.UNCONFIRMED,
+        claimed_at=timezone.now() - dt.timedelta(seconds=5),
+        next_attempt_at=timezone.now() + dt.timedelta(hours=1),
+    )
+    # Room for one post besides the one in doubt and the margin: taken, then no more.
+    monkeypatch.setattr(dispatch, "RECONCILE_DEPTH", dispatch.DOUBT_MARGIN + 1)
+    assert dispatch.claim_due(timezone.now()) == []
+    monkeypatch.setattr(dispatch, "RECONCILE_DEPTH", dispatch.DOUBT_MARGIN + 2)
+    assert dispatch.claim_due(timezone.now()) == [second.pk]
+    third = due_posts(author, editor, city, facebook, 1)[0]
+    assert dispatch.claim_due(timezone.now()) == []
+    monkeypatch.setattr(dispatch, "RECONCILE_DEPTH", dispatch.DOUBT_MARGIN + 3)
+    assert dispatch.claim_due(timezone.now()) == [third.pk]
+
+
+def test_a_dead_claimers_posts_are_checked_against_one_listing(city, sim, author, editor) -> None:
+    """A worker killed with many posts in flight: one listing call per channel settles them
+    all; those that went out are published, the others go out once."""
+    facebook = connect(city, sim, "facebook")
+    publications = due_posts(author, editor, city, facebook, 4)
+    ids = dispatch.claim_due(timezone.now())
+    for publication_id in ids[:2]:  # these two reached the platform before the worker died
+        sent = dispatch._send(publication_id, client=None)
+        assert isinstance(sent, dispatch._Sent)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    host, _pid, namespace = dispatch.worker_name().split(":")
+    Publication.objects.update(claimed_by=f"{host}:{dead}:{namespace}")
+    dispatch.dispatch_due()  # the claimer is dead: all four unconfirmed, checked after the grace
+    assert set(Publication.objects.values_list("state", flat=True)) == {"unconfirmed"}
+    listings = len(sim.simulator.recorded("facebook", "GET", "/posts"))
+    result = dispatch.dispatch_due(timezone.now() + dispatch.DOUBT_GRACE)
+    assert len(sim.simulator.recorded("facebook", "GET", "/posts")) == listings + 1
+    # Two found on the platform; the two that never went out are posted in the same round.
+    assert (result.reconciled, result.published) == (2, 2)
+    states = dict(Publication.objects.values_list("id", "state"))
+    assert set(states.values()) == {"published"}
+    texts = page_posts(sim)
+    for publication in publications:
+        assert sum(text == publication.variant.text for text in texts) == 1
+
+
 def test_a_dead_claimers_work_is_checked_then_posted_once(city, sim, author, editor) -> None:
     facebook = connect(city, sim, "facebook")
     (publication,) = due_posts(author, editor, city, facebook, 1)
