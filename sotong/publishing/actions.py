@@ -835,6 +835,41 @@ def change_approval_step(
 
 
 @transaction.atomic
+def move_approval_step(by: Performer, step: ApprovalStep, *, up: bool) -> ApprovalStep:
+    """Swap a step with the one before (``up``) or after it. Posts awaiting approval follow
+    the new order from their next decision; decisions already made stand."""
+    require(by, Permission.MANAGE_ORGANISATION, step.organisation_id)
+    ordered = list(
+        ApprovalStep.objects.select_for_update()
+        .filter(organisation_id=step.organisation_id)
+        .order_by("order", "id")
+    )
+    index = next(i for i, each in enumerate(ordered) if each.pk == step.pk)
+    other = index - 1 if up else index + 1
+    if not 0 <= other < len(ordered):
+        return ordered[index]
+    ordered[index], ordered[other] = ordered[other], ordered[index]
+    # Renumbered from 0: orders stay dense whatever earlier rows held.
+    before = {"order": index + 1}
+    changed = []
+    for position, each in enumerate(ordered):
+        if each.order != position:
+            each.order = position
+            changed.append(each)
+    ApprovalStep.objects.bulk_update(changed, ["order"])
+    moved = ordered[other]
+    audit.record(
+        actor_of(by),
+        "approval_step.move",
+        moved,
+        organisation=moved.organisation,
+        before=before,
+        after={"order": other + 1},
+    )
+    return moved
+
+
+@transaction.atomic
 def remove_approval_step(by: Performer, step: ApprovalStep) -> None:
     """Take a step out of the chain; its recorded decisions stay on the posts' timelines.
     Without steps, approval is one decision again."""

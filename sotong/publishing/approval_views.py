@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -129,3 +130,13 @@ def step_remove(request: HttpRequest, pk: int) -> HttpResponse:
     actions.remove_approval_step(staff, step)
     messages.success(request, _("Step %(name)s removed.") % {"name": step.name})
     return redirect("approval:chain")
+
+
+@require_POST
+@staff_required(Capability.MANAGE_ORGANISATION)
+def step_move(request: HttpRequest, pk: int, direction: str) -> HttpResponse:
+    staff = _staff(request)
+    step = get_object_or_404(_steps(staff), pk=pk)
+    actions.move_approval_step(staff, step, up=direction == "up")
+    # Back to the row that moved, so keyboard users keep their place.
+    return redirect(f"{reverse('approval:chain')}#step-{step.pk}")

@@ -317,3 +317,34 @@ def test_settings_page_is_for_administrators_and_this_city_only(
     )
     assert response.status_code == 400
     assert department(city, "pr")  # the fixture city is intact
+
+
+def test_steps_are_reordered_and_a_waiting_post_follows_the_new_order(
+    client, city, people, facebook, chain
+) -> None:
+    first, second = chain
+    post = submitted(city, people, facebook)
+    assert current_step(post) == first
+    as_(client, people["admin"])
+    response = client.post(reverse("approval:step_move", args=[second.pk, "up"]))
+    assert response.status_code == 302
+    assert response["Location"].endswith(f"#step-{second.pk}")
+    assert list(ApprovalStep.objects.order_by("order").values_list("pk", flat=True)) == [
+        second.pk,
+        first.pk,
+    ]
+    assert current_step(post) == second  # the PR office now decides first
+    # Already first: nothing moves; last cannot go down.
+    client.post(reverse("approval:step_move", args=[second.pk, "up"]))
+    client.post(reverse("approval:step_move", args=[first.pk, "down"]))
+    assert list(ApprovalStep.objects.order_by("order").values_list("pk", flat=True)) == [
+        second.pk,
+        first.pk,
+    ]
+    assert AuditEntry.objects.filter(action="approval_step.move").count() == 1
+    page_text = page(client.get(reverse("approval:chain")))
+    assert page_text.index("홍보담당관 승인") < page_text.index("부서장 검토")
+    # Only administrators reorder, and an unknown direction is no page.
+    assert client.post(f"/settings/approval/{first.pk}/sideways/").status_code == 404
+    as_(client, people["pr1"])
+    assert client.post(reverse("approval:step_move", args=[first.pk, "up"])).status_code == 403
