@@ -31,7 +31,7 @@ test: $(VENV)/.dev
 	$(MAKE) unit unit-postgres e2e
 
 lint: $(VENV)/.dev
-	$(BIN)/ruff check sotong e2e bench
+	$(BIN)/ruff check sotong e2e bench eval
 
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy

@@ -8,6 +8,8 @@ sotong createorg   add a municipality
 sotong check       check configuration, database and migrations
 sotong genkey      print a new encryption key
 sotong images sweep        remove stored image files no post refers to (a day old)
+sotong pii mask            mask personal information in lines on stdin (JSON lines out)
+sotong triage train|eval   train the department-routing model, or measure it on a CSV
 sotong rotate-encryption   re-encrypt stored secrets with the first key
 sotong <django command>    migrate, createsuperuser, shell, ...
 """
@@ -29,6 +31,8 @@ OWN_COMMANDS = (
     "publish",
     "images",
     "text",
+    "pii",
+    "triage",
     "simulate",
     "demo",
     "serve",
@@ -226,6 +230,76 @@ def cmd_text(args: argparse.Namespace) -> None:
     # A trailing newline from `echo` or a file is not part of the post.
     fit = adapt.measure(args.channel, text.removesuffix("\n"))
     print(json.dumps(fit.as_json()))
+
+
+def cmd_triage(args: argparse.Namespace) -> None:
+    """`sotong triage train|eval --data FILE.csv`: the department-routing model. Prints
+    figures only, never a complaint's text."""
+    import json
+
+    from sotong.nlp import routing, routing_eval
+
+    try:
+        if args.action == "train":
+            out = args.out or str(routing.DEFAULT_PATH)
+            count = routing_eval.train(args.data, out)
+            print(f"trained on {count} complaints: {out}.npz + {out}.json")
+            return
+        data = routing_eval.read_complaints(args.data)
+        figures = routing_eval.evaluate(data, args.split)
+    except OSError as exc:
+        fail(f"cannot read {args.data}: {exc.strerror or exc}", 2)
+    except ValueError as exc:
+        fail(str(exc), 2)
+    print(
+        f"{figures['complaints']} complaints, {figures['units']} units, split {args.split}\n"
+        f"  Sotong:   top-1 {figures['top1']:.3f}  top-3 {figures['top3']:.3f}  "
+        f"macro-F1 {figures['macro_f1']:.3f}  prequential top-3 {figures['prequential_top3']:.3f}\n"
+        f"  baseline: top-1 {figures['baseline_top1']:.3f}  top-3 {figures['baseline_top3']:.3f}  "
+        f"macro-F1 {figures['baseline_macro_f1']:.3f}  "
+        f"prequential top-3 {figures['baseline_prequential_top3']:.3f}\n"
+        f"  (prequential: each complaint from {figures['prequential_from']} predicted in date "
+        "order, then learnt)"
+    )
+    if args.json:
+        keys = ("top1", "top3", "macro_f1", "prequential_top3", "baseline_top1", "baseline_top3")
+        print(json.dumps({key: figures[key] for key in keys}))
+
+
+def cmd_pii(args: argparse.Namespace) -> None:
+    """`sotong pii mask`: each line on stdin → one JSON object with the masked line and
+    the spans found, offsets in characters into the input line (its line break excluded)."""
+    import json
+
+    from sotong.nlp import pii
+
+    public = pii.PublicNumbers(args.public_number or ())
+    out = sys.stdout
+    # Lines are split on "\n" only and decoded one by one, so a bad byte names its line,
+    # every line before it is already written, and U+2028 inside a line stays inside it.
+    for number, raw in enumerate(sys.stdin.buffer, start=1):
+        try:
+            line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError:
+            out.flush()
+            fail(f"line {number} on stdin is not UTF-8; the lines before it were written", 2)
+        line = line.removesuffix("\n").removesuffix("\r")
+        result = pii.mask(line, public_numbers=public)
+        out.write(
+            json.dumps(
+                {
+                    "masked": result.masked,
+                    "spans": [
+                        {"kind": span.kind, "start": span.start, "end": span.end}
+                        for span in result.spans
+                    ],
+                },
+                ensure_ascii=False,
+            )
+            + "\n"
+        )
+        # One answer per line as it comes, for a pipe that stays open.
+        out.flush()
 
 
 def cmd_simulate(args: argparse.Namespace) -> None:
@@ -548,6 +622,43 @@ def build_parser() -> argparse.ArgumentParser:
     text.add_argument("action", choices=["fit"])
     text.add_argument("--channel", required=True, metavar="KIND", help="e.g. x, instagram, band")
     text.set_defaults(handler=cmd_text)
+
+    triage = sub.add_parser(
+        "triage", help="train the department-routing model, or measure it on complaints"
+    )
+    triage.add_argument("action", choices=["train", "eval"])
+    triage.add_argument(
+        "--data",
+        required=True,
+        metavar="FILE.csv",
+        help="complaints CSV: title,date,answer_x,content,answer_y,depart (UTF-8)",
+    )
+    triage.add_argument(
+        "--out",
+        metavar="PATH",
+        help="train: where to write PATH.npz + PATH.json (default: shipped)",
+    )
+    triage.add_argument(
+        "--split",
+        default="kfold:5",
+        metavar="date:YYYY-MM-DD|kfold:N",
+        help="eval: train before the date and test from it, or N-fold cross-validation",
+    )
+    triage.add_argument("--json", action="store_true", help="eval: last line is one JSON object")
+    triage.set_defaults(handler=cmd_triage)
+
+    pii_parser = sub.add_parser(
+        "pii", help="mask personal information in lines of text on stdin (JSON lines out)"
+    )
+    pii_parser.add_argument("action", choices=["mask"])
+    pii_parser.add_argument(
+        "--public-number",
+        action="append",
+        metavar="NUMBER",
+        help="an office number that is not personal and stays (repeatable; "
+        "a trailing * covers an exchange, e.g. 061-749-*)",
+    )
+    pii_parser.set_defaults(handler=cmd_pii)
 
     simulate = sub.add_parser("simulate", help="run the platform simulator with synthetic citizens")
     simulate.add_argument("--host", default="127.0.0.1")

@@ -36,7 +36,9 @@ INSTALLED_APPS = [
     "sotong.core",
     "sotong.channels",
     "sotong.publishing",
+    "sotong.faq",
     "sotong.notifications",
+    "sotong.inbox",
     "sotong.web",
     "sotong.api",
 ]

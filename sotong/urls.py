@@ -15,6 +15,7 @@ urlpatterns = [
     path("healthz", web_views.health, name="health"),
     path("api/", include("sotong.api.urls")),
     path("", include("sotong.channels.urls")),
+    path("", include("sotong.inbox.urls")),
     path("", include("sotong.publishing.image_urls")),
     path("", include("sotong.publishing.urls")),
     path("", include("sotong.publishing.calendar_urls")),
@@ -22,5 +23,6 @@ urlpatterns = [
     path("", include("sotong.publishing.approval_urls")),
     path("", include("sotong.publishing.topics_urls")),
     path("", include("sotong.notifications.urls")),
+    path("", include("sotong.faq.urls")),
     path("", include("sotong.web.urls")),
 ]

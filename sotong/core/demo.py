@@ -121,6 +121,9 @@ def seed_demo(progress: Callable[[str], None] = lambda step: None) -> Organisati
                     is_staff=True, is_superuser=True
                 )
         seed_demo_channels(organisation, actor, progress)
+        from sotong.faq.demo import seed_demo_faq
+
+        seed_demo_faq(organisation, actor, progress)
     return organisation
 
 

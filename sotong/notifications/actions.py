@@ -25,11 +25,12 @@ from django.utils import timezone, translation
 
 from sotong.core.models import Organisation, Staff
 from sotong.core.permissions import Performer
-from sotong.core.roles import Capability, Role, role_allows
+from sotong.core.roles import DEPARTMENT_ROLES, Capability, Role, role_allows
 from sotong.notifications.models import Notification, NotificationKind
 
 if TYPE_CHECKING:
     from sotong.channels.models import Channel
+    from sotong.inbox.models import Case, Referral, Reply
     from sotong.publishing.models import (
         FeedVersion,
         Post,
@@ -577,6 +578,142 @@ def notify_decided(by: Performer, post: Post, decision: str, comment: str) -> No
         link=_post_link(post),
         params={"post": post.title, "by": _by_label(by, post), "comment": comment.strip()},
         dedupe_key=f"{kind}:{post.pk}:{timezone.now().isoformat()}",
+    )
+
+
+# -- the inbox ----------------------------------------------------------------------------
+
+
+def _case_link(case: Case) -> str:
+    return _link("inbox:case", case.pk)
+
+
+def pr_office(organisation_id: int) -> list[Staff]:
+    """Who assigns cases across the city: the PR office and the administrators."""
+    return list(
+        Staff.objects.filter(
+            organisation_id=organisation_id,
+            user__is_active=True,
+            role__in=_roles(Capability.ASSIGN_CASES),
+        )
+        .select_related("user")
+        .order_by("pk")
+    )
+
+
+def department_responders(organisation_id: int, department_id: int | None) -> list[Staff]:
+    """The department's own staff who answer citizens. Sotong has no department-head role,
+    so these stand for the department when a case is escalated."""
+    if department_id is None:
+        return []
+    return list(
+        Staff.objects.filter(
+            organisation_id=organisation_id,
+            user__is_active=True,
+            department_id=department_id,
+            role__in=[r for r in _roles(Capability.REPLY) if r in DEPARTMENT_ROLES],
+        )
+        .select_related("user")
+        .order_by("pk")
+    )
+
+
+def case_handlers(case: Case) -> list[Staff]:
+    """The assignee, else the department's responders, else the PR office."""
+    if case.assignee_id is not None and case.assignee is not None:
+        return [case.assignee]
+    return department_responders(case.organisation_id, case.department_id) or pr_office(
+        case.organisation_id
+    )
+
+
+def _case_params(case: Case) -> dict[str, object]:
+    return {
+        "case": f"#{case.pk}",
+        "channel": case.channel.name,
+        "department": case.department.name if case.department_id and case.department else "—",
+        "due": _local(case.organisation, case.deadline),
+    }
+
+
+def notify_case_assigned(by: Performer | None, case: Case) -> None:
+    notify(
+        _not(by, case_handlers(case)),
+        NotificationKind.CASE_ASSIGNED,
+        organisation=case.organisation_id,
+        link=_case_link(case),
+        params=_case_params(case),
+        dedupe_key=f"case_assigned:{case.pk}:{case.department_id}:{case.assignee_id}",
+    )
+
+
+def notify_case_due_soon(case: Case) -> None:
+    notify(
+        case_handlers(case),
+        NotificationKind.CASE_DUE_SOON,
+        organisation=case.organisation_id,
+        link=_case_link(case),
+        params=_case_params(case),
+        dedupe_key=f"case_due_soon:{case.pk}:{case.deadline.isoformat()}",
+    )
+
+
+def notify_case_overdue(case: Case) -> None:
+    """Past the deadline: the handlers, the PR office and the department are told."""
+    notify(
+        _unique(
+            case_handlers(case),
+            pr_office(case.organisation_id),
+            department_responders(case.organisation_id, case.department_id),
+        ),
+        NotificationKind.CASE_OVERDUE,
+        organisation=case.organisation_id,
+        link=_case_link(case),
+        params=_case_params(case),
+        dedupe_key=f"case_overdue:{case.pk}:{case.deadline.isoformat()}",
+    )
+
+
+def notify_referral_requested(by: Performer | None, referral: Referral) -> None:
+    case = referral.case
+    notify(
+        _not(by, department_responders(case.organisation_id, referral.department_id)),
+        NotificationKind.REFERRAL_REQUESTED,
+        organisation=case.organisation_id,
+        link=_case_link(case),
+        params={
+            **_case_params(case),
+            "department": referral.department.name,
+            "by": by.display_name if isinstance(by, Staff) else "Sotong",
+            "due": _local(case.organisation, referral.due_at),
+        },
+        dedupe_key=f"referral_requested:{referral.pk}",
+    )
+
+
+def notify_referral_answered(by: Performer | None, referral: Referral) -> None:
+    case = referral.case
+    asker = referral.asked_by if referral.asked_by_id else None
+    notify(
+        _not(by, _unique([asker], case_handlers(case) if asker is None else [])),
+        NotificationKind.REFERRAL_ANSWERED,
+        organisation=case.organisation_id,
+        link=_case_link(case),
+        params={**_case_params(case), "department": referral.department.name},
+        dedupe_key=f"referral_answered:{referral.pk}",
+    )
+
+
+def notify_reply_failed(reply: Reply) -> None:
+    case = reply.case
+    writer = reply.by if reply.by_id else None
+    notify(
+        _unique([writer], case_handlers(case)),
+        NotificationKind.REPLY_FAILED,
+        organisation=case.organisation_id,
+        link=_case_link(case),
+        params={**_case_params(case), "reason": reply.reason[:300]},
+        dedupe_key=f"reply_failed:{reply.pk}:{reply.attempts}",
     )
 
 

@@ -31,6 +31,12 @@ class NotificationKind(models.TextChoices):
     CHANGE_UNCONFIRMED = "change_unconfirmed", _("Change unconfirmed")
     EDIT_BY_HAND = "edit_by_hand", _("Edit by hand")
     DELETE_BY_HAND = "delete_by_hand", _("Delete by hand")
+    CASE_ASSIGNED = "case_assigned", _("Case assigned")
+    CASE_DUE_SOON = "case_due_soon", _("Case due soon")
+    CASE_OVERDUE = "case_overdue", _("Case overdue")
+    REFERRAL_REQUESTED = "referral_requested", _("Referral to your department")
+    REFERRAL_ANSWERED = "referral_answered", _("Referral answered")
+    REPLY_FAILED = "reply_failed", _("Reply not sent")
 
 
 # Title and body of each kind, filled from the notice's params when shown: each reader
@@ -125,6 +131,31 @@ TEXTS: dict[str, tuple[Promise, Promise]] = {
             "“%(post)s” was withdrawn, and Sotong cannot delete it from %(channels)s. "
             "Delete it there by hand, then confirm it on the post's page."
         ),
+    ),
+    # Inbox notices name the case by number and the channel, never the citizen or words.
+    NotificationKind.CASE_ASSIGNED: (
+        _("Case %(case)s is assigned to you"),
+        _("Case %(case)s from %(channel)s is assigned to %(department)s. Answer it by %(due)s."),
+    ),
+    NotificationKind.CASE_DUE_SOON: (
+        _("Case %(case)s is due at %(due)s"),
+        _("Case %(case)s (%(department)s) must be answered by %(due)s."),
+    ),
+    NotificationKind.CASE_OVERDUE: (
+        _("Overdue: case %(case)s"),
+        _("Case %(case)s (%(department)s) was due at %(due)s and is not answered yet."),
+    ),
+    NotificationKind.REFERRAL_REQUESTED: (
+        _("Your answer is asked on case %(case)s"),
+        _("%(by)s asks %(department)s for an answer on case %(case)s by %(due)s."),
+    ),
+    NotificationKind.REFERRAL_ANSWERED: (
+        _("%(department)s answered on case %(case)s"),
+        _("%(department)s answered on case %(case)s. Turn the answer into the reply."),
+    ),
+    NotificationKind.REPLY_FAILED: (
+        _("Reply not sent on %(channel)s: case %(case)s"),
+        _("The reply on case %(case)s could not be sent on %(channel)s: %(reason)s"),
     ),
 }
 

@@ -30,6 +30,7 @@ SECTIONS = [
     Section("calendar", _("Calendar"), "calendar:month", "k"),
     Section("series", _("Series"), "series:list", "r"),
     Section("inbox", _("Inbox"), "inbox:index", "i"),
+    Section("faq", _("Frequently asked questions"), "faq:list", "f"),
     Section("participation", _("Participation"), "participation:index", "p"),
     Section("analytics", _("Analytics"), "analytics:dashboard", "a"),
     Section("settings", _("Settings"), "web:settings", "s"),

@@ -1,0 +1,2 @@
+"""Quality evaluations (`make bench` runs them through bench/): labelled corpora and the
+figures measured on them."""

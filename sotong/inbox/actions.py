@@ -1,0 +1,766 @@
+"""Business operations on cases: assign, change status or kind, note, refer to a
+department and answer the referral, reply through the channel, close, reopen, hide a
+comment, record satisfaction, correct routing. Each checks permission and department
+scope, records a timeline event and an audit entry in the same transaction.
+
+Audit entries and notices carry ids, kinds and lengths, never what citizens or staff wrote
+(logs must not hold personal data); the words stay on the case, encrypted where they are
+the citizen's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import partial
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from sotong.core import audit
+from sotong.core.audit import Actor
+from sotong.core.models import Department, Staff
+from sotong.core.permissions import Performer, actor_of
+from sotong.core.roles import Capability as Permission
+from sotong.inbox import deadlines, routing
+from sotong.inbox.ingest import item_of
+from sotong.inbox.models import (
+    FINISHED_STATUSES,
+    Case,
+    CaseEvent,
+    CaseEventKind,
+    CaseKind,
+    CaseStatus,
+    Message,
+    MessageKind,
+    Referral,
+    ReferralState,
+    Reply,
+    ReplyState,
+    RoutingLabel,
+)
+from sotong.notifications import actions as notifications
+from sotong.platforms.base import Capability, OutcomeUnknown, PlatformError
+
+logger = logging.getLogger(__name__)
+
+SYSTEM = Actor.system("inbox")
+
+# Staff who handle cases: the PR office assigns, departments answer.
+HANDLE = (Permission.ASSIGN_CASES, Permission.REPLY)
+
+# A reply that failed for a passing reason is tried again after these waits, then failed.
+REPLY_RETRY_AFTER = (
+    dt.timedelta(minutes=1),
+    dt.timedelta(minutes=5),
+    dt.timedelta(minutes=15),
+    dt.timedelta(hours=1),
+)
+MAX_REPLY_ATTEMPTS = len(REPLY_RETRY_AFTER) + 1
+# A sender that took a reply this long ago and did not finish has died.
+REPLY_CLAIM = dt.timedelta(minutes=5)
+MAX_NOTE = 5000
+MAX_REPLY = 2000
+
+
+# -- permission and scope -------------------------------------------------------------------
+
+
+def may(by: Performer, *capabilities: Permission) -> bool:
+    return isinstance(by, Actor) or any(by.can(capability) for capability in capabilities)
+
+
+def _require(by: Performer, case: Case, *capabilities: Permission) -> None:
+    """``by`` holds one of ``capabilities`` in the case's organisation and sees the case
+    (department roles see only their department's cases)."""
+    if isinstance(by, Actor):
+        return
+    if by.organisation_id != case.organisation_id or not may(by, *capabilities):
+        raise PermissionDenied("not allowed on this case")
+    if not Case.objects.for_staff(by).filter(pk=case.pk).exists():
+        raise PermissionDenied("case outside your department")
+
+
+def may_see_personal_data(staff: Staff, case: Case) -> bool:
+    """The original words and the citizen's handle are for the staff who handle the case:
+    the PR office, and the responders of the department it is assigned to. Viewers and
+    department authors see the masked text only."""
+    if staff.organisation_id != case.organisation_id or not may(staff, *HANDLE):
+        return False
+    return Case.objects.for_staff(staff).filter(pk=case.pk).exists()
+
+
+@dataclass(frozen=True)
+class Original:
+    message: Message
+    text: str
+
+
+@dataclass(frozen=True)
+class PersonalData:
+    handle: str
+    name: str
+    originals: list[Original]
+
+
+def personal_data(by: Staff, case: Case) -> PersonalData:
+    """The citizen's handle and the original words of the case's messages, for allowed
+    staff only; each look is recorded in the audit log (who looked at what, when)."""
+    if not may_see_personal_data(by, case):
+        raise PermissionDenied("personal data not allowed")
+    messages = list(case.messages.order_by("received_at", "pk"))
+    audit.record(
+        actor_of(by),
+        "case.view_personal_data",
+        case,
+        organisation=case.organisation,
+        department=case.department,
+        after={"messages": [message.pk for message in messages]},
+    )
+    return PersonalData(
+        handle=case.citizen.handle or "",
+        name=case.citizen.display_name or "",
+        originals=[Original(message, message.text or "") for message in messages],
+    )
+
+
+def _event(
+    by: Performer, case: Case, kind: str, *, text: str = "", data: dict[str, object] | None = None
+) -> CaseEvent:
+    return CaseEvent.objects.create(
+        organisation_id=case.organisation_id,
+        case=case,
+        kind=kind,
+        actor=by if isinstance(by, Staff) else None,
+        actor_label=by.display_name if isinstance(by, Staff) else by.label,
+        text=text,
+        data=audit._jsonable(data or {}),
+    )
+
+
+def _audit(
+    by: Performer,
+    action: str,
+    target: models.Model,
+    case: Case,
+    *,
+    before: Mapping[str, object] | None = None,
+    after: Mapping[str, object] | None = None,
+) -> None:
+    audit.record(
+        actor_of(by),
+        action,
+        target,
+        organisation=case.organisation,
+        department=case.department,
+        before=before,
+        after=after,
+    )
+
+
+def _locked(case: Case) -> Case:
+    return Case.objects.select_for_update().select_related("organisation").get(pk=case.pk)
+
+
+# -- assignment, status, kind -----------------------------------------------------------------
+
+
+@transaction.atomic
+def assign(
+    by: Performer, case: Case, *, department: Department, assignee: Staff | None = None
+) -> Case:
+    """Give the case to a department, and to a person in it if named."""
+    _require(by, case, Permission.ASSIGN_CASES)
+    case = _locked(case)
+    if department.organisation_id != case.organisation_id or not department.is_active:
+        raise ValidationError({"department": _("Choose an active department of this city.")})
+    if assignee is not None:
+        if assignee.organisation_id != case.organisation_id or not assignee.user.is_active:
+            raise ValidationError({"assignee": _("Choose a staff member of this city.")})
+        if assignee.is_department_scoped and department.pk not in assignee.department_scope_ids():
+            raise ValidationError(
+                {"assignee": _("This person does not work in the chosen department.")}
+            )
+    before = {"department": case.department_id, "assignee": case.assignee_id}
+    case.department = department
+    case.assignee = assignee
+    if case.status in (CaseStatus.NEW, CaseStatus.REOPENED):
+        case.status = CaseStatus.ASSIGNED
+    case.save(update_fields=["department", "assignee", "status"])
+    after = {"department": department.pk, "assignee": assignee.pk if assignee else None}
+    _event(
+        by,
+        case,
+        CaseEventKind.ASSIGNED,
+        data={
+            **after,
+            "department_name": department.name,
+            "assignee_name": assignee.display_name if assignee else "",
+        },
+    )
+    _audit(by, "case.assign", case, case, before=before, after=after)
+    notifications.notify_case_assigned(by, case)
+    return case
+
+
+@transaction.atomic
+def change_status(by: Performer, case: Case, status: str) -> Case:
+    """Move the case to ``status`` (closing and reopening have their own actions)."""
+    _require(by, case, *HANDLE)
+    if status not in CaseStatus.values:
+        raise ValidationError({"status": _("Unknown status.")})
+    if status == CaseStatus.CLOSED:
+        return close(by, case)
+    if status == CaseStatus.REOPENED:
+        return reopen(by, case)
+    case = _locked(case)
+    if case.status == status:
+        return case
+    before = {"status": case.status}
+    case.status = status
+    fields = ["status"]
+    if status == CaseStatus.ANSWERED and case.answered_at is None:
+        case.answered_at = timezone.now()
+        fields.append("answered_at")
+    case.save(update_fields=fields)
+    _event(by, case, CaseEventKind.STATUS, data={"from": before["status"], "to": status})
+    _audit(by, "case.status", case, case, before=before, after={"status": status})
+    return case
+
+
+@transaction.atomic
+def change_kind(by: Performer, case: Case, kind: str) -> Case:
+    """Set the kind of complaint; the deadline is counted again from receipt."""
+    _require(by, case, Permission.ASSIGN_CASES)
+    if kind not in CaseKind.values:
+        raise ValidationError({"kind": _("Unknown kind of complaint.")})
+    case = _locked(case)
+    if case.kind == kind:
+        return case
+    before = {"kind": case.kind, "deadline": case.deadline}
+    case.kind = kind
+    case.deadline, case.remind_at = deadlines.schedule(case.organisation, kind, case.received_at)
+    case.reminded_at = None
+    case.escalated_at = None
+    case.save(update_fields=["kind", "deadline", "remind_at", "reminded_at", "escalated_at"])
+    after = {"kind": kind, "deadline": case.deadline}
+    _event(
+        by,
+        case,
+        CaseEventKind.KIND,
+        data={"from": before["kind"], "to": kind, "deadline": case.deadline},
+    )
+    _audit(by, "case.kind", case, case, before=before, after=after)
+    return case
+
+
+@transaction.atomic
+def add_note(by: Performer, case: Case, text: str) -> CaseEvent:
+    """An internal note on the case, for staff only."""
+    _require(by, case, *HANDLE)
+    text = text.strip()
+    if not text:
+        raise ValidationError({"text": _("Write the note.")})
+    if len(text) > MAX_NOTE:
+        raise ValidationError(
+            {"text": _("A note is at most %(max)d characters.") % {"max": MAX_NOTE}}
+        )
+    event = _event(by, case, CaseEventKind.NOTE, text=text)
+    _audit(by, "case.note", case, case, after={"event": event.pk, "length": len(text)})
+    return event
+
+
+@transaction.atomic
+def close(by: Performer, case: Case) -> Case:
+    """Close the case; a follow-up from the citizen reopens it."""
+    _require(by, case, *HANDLE)
+    case = _locked(case)
+    if case.status == CaseStatus.CLOSED:
+        return case
+    before = {"status": case.status}
+    now = timezone.now()
+    case.status = CaseStatus.CLOSED
+    case.closed_at = now
+    case.save(update_fields=["status", "closed_at"])
+    within = (case.answered_at or now) <= case.deadline
+    _event(by, case, CaseEventKind.STATUS, data={"from": before["status"], "to": case.status})
+    _audit(
+        by,
+        "case.close",
+        case,
+        case,
+        before=before,
+        after={"status": case.status, "within_deadline": within},
+    )
+    return case
+
+
+@transaction.atomic
+def reopen(by: Performer, case: Case) -> Case:
+    """Reopen an answered or closed case; its deadline is counted again from now."""
+    _require(by, case, *HANDLE)
+    case = _locked(case)
+    if case.status not in FINISHED_STATUSES:
+        raise ValidationError(_("Only an answered or closed case can be reopened."))
+    before = {"status": case.status, "deadline": case.deadline}
+    now = timezone.now()
+    case.status = CaseStatus.REOPENED
+    case.closed_at = None
+    case.deadline, case.remind_at = deadlines.schedule(case.organisation, case.kind, now)
+    case.reminded_at = None
+    case.escalated_at = None
+    case.save(
+        update_fields=[
+            "status",
+            "closed_at",
+            "deadline",
+            "remind_at",
+            "reminded_at",
+            "escalated_at",
+        ]
+    )
+    _event(by, case, CaseEventKind.REOPENED, data={"deadline": case.deadline})
+    _audit(
+        by,
+        "case.reopen",
+        case,
+        case,
+        before=before,
+        after={"status": case.status, "deadline": case.deadline},
+    )
+    return case
+
+
+@transaction.atomic
+def record_satisfaction(by: Performer, case: Case, score: int, comment: str = "") -> Case:
+    """The citizen's satisfaction with the answer (1–5), as they gave it on the channel."""
+    _require(by, case, *HANDLE)
+    if not 1 <= score <= 5:
+        raise ValidationError({"score": _("Satisfaction is from 1 to 5.")})
+    case = _locked(case)
+    before = {"satisfaction": case.satisfaction}
+    case.satisfaction = score
+    case.satisfaction_comment = comment.strip()[:2000]
+    case.save(update_fields=["satisfaction", "satisfaction_comment"])
+    _event(
+        by, case, CaseEventKind.SATISFACTION, text=case.satisfaction_comment, data={"score": score}
+    )
+    _audit(by, "case.satisfaction", case, case, before=before, after={"satisfaction": score})
+    return case
+
+
+# -- referrals --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def refer(
+    by: Performer,
+    case: Case,
+    *,
+    department: Department,
+    question: str = "",
+    due_at: dt.datetime | None = None,
+) -> Referral:
+    """Ask a department for its answer on the case, due by the case's deadline unless
+    another time is given. The department's responders are told."""
+    _require(by, case, Permission.ASSIGN_CASES)
+    case = _locked(case)
+    if department.organisation_id != case.organisation_id or not department.is_active:
+        raise ValidationError({"department": _("Choose an active department of this city.")})
+    due = due_at or case.deadline
+    if due <= timezone.now():
+        raise ValidationError({"due_at": _("The answer must be due in the future.")})
+    referral = Referral.objects.create(
+        organisation_id=case.organisation_id,
+        case=case,
+        department=department,
+        question=question.strip()[:MAX_NOTE],
+        asked_by=by if isinstance(by, Staff) else None,
+        due_at=due,
+    )
+    fields = []
+    if case.department_id is None:
+        case.department = department
+        fields.append("department")
+    if case.status in (CaseStatus.NEW, CaseStatus.REOPENED):
+        case.status = CaseStatus.ASSIGNED
+        fields.append("status")
+    if fields:
+        case.save(update_fields=fields)
+    _event(
+        by,
+        case,
+        CaseEventKind.REFERRED,
+        text=referral.question,
+        data={"referral": referral.pk, "department_name": department.name, "due": due},
+    )
+    _audit(
+        by,
+        "referral.create",
+        referral,
+        case,
+        after={"case": case.pk, "department": department.pk, "due_at": due},
+    )
+    notifications.notify_referral_requested(by, referral)
+    return referral
+
+
+@transaction.atomic
+def answer_referral(by: Performer, referral: Referral, answer: str) -> Referral:
+    """The department's answer; the PR office turns it into the reply to the citizen."""
+    if not isinstance(by, Actor):
+        if not by.can(Permission.REPLY) and not by.can(Permission.ASSIGN_CASES):
+            raise PermissionDenied("not allowed to answer referrals")
+        if not Referral.objects.for_staff(by).filter(pk=referral.pk).exists():
+            raise PermissionDenied("referral outside your department")
+    referral = Referral.objects.select_for_update().select_related("case").get(pk=referral.pk)
+    answer = answer.strip()
+    if not answer:
+        raise ValidationError({"answer": _("Write the department's answer.")})
+    if referral.state != ReferralState.OPEN:
+        raise ValidationError(_("This referral has been answered already."))
+    referral.answer = answer[:MAX_NOTE]
+    referral.answered_by = by if isinstance(by, Staff) else None
+    referral.answered_at = timezone.now()
+    referral.state = ReferralState.ANSWERED
+    referral.save(update_fields=["answer", "answered_by", "answered_at", "state"])
+    case = referral.case
+    if case.status in (CaseStatus.ASSIGNED, CaseStatus.NEW):
+        case.status = CaseStatus.IN_PROGRESS
+        case.save(update_fields=["status"])
+    _event(
+        by,
+        case,
+        CaseEventKind.REFERRAL_ANSWERED,
+        text=referral.answer,
+        data={"referral": referral.pk, "department_name": referral.department.name},
+    )
+    _audit(
+        by,
+        "referral.answer",
+        referral,
+        case,
+        after={"case": case.pk, "length": len(referral.answer)},
+    )
+    notifications.notify_referral_answered(by, referral)
+    return referral
+
+
+# -- replies ----------------------------------------------------------------------------------
+
+
+def reply_modes(message: Message) -> list[str]:
+    """How a message can be answered on its channel: ``public`` under a comment or mention,
+    ``private`` in a conversation; empty where the platform offers no API for it."""
+    capabilities = message.channel.capabilities
+    if message.kind == MessageKind.MESSAGE:
+        return ["private"] if Capability.REPLY_MESSAGE in capabilities else []
+    return ["public"] if Capability.REPLY_COMMENT in capabilities else []
+
+
+def _enqueue_send(reply_id: int) -> None:
+    from sotong.inbox.tasks import send_reply_task
+
+    try:
+        send_reply_task.enqueue(reply_id)
+    except Exception:
+        # The periodic sweep sends it instead: a stored reply is never lost.
+        logger.warning("reply %s: send not queued", reply_id, exc_info=True)
+
+
+@transaction.atomic
+def reply(
+    by: Performer,
+    case: Case,
+    text: str,
+    *,
+    public: bool = True,
+    message: Message | None = None,
+) -> Reply:
+    """Answer the citizen through the channel they used: stored first, then sent by a task
+    (retried on passing failures, shown failed otherwise)."""
+    _require(by, case, Permission.REPLY)
+    text = text.strip()
+    if not text:
+        raise ValidationError({"text": _("Write the reply.")})
+    if len(text) > MAX_REPLY:
+        raise ValidationError(
+            {"text": _("A reply is at most %(max)d characters.") % {"max": MAX_REPLY}}
+        )
+    message = (
+        message or case.messages.select_related("channel").order_by("-received_at", "-pk").first()
+    )
+    if message is None or message.case_id != case.pk:
+        raise ValidationError(_("There is no message to reply to."))
+    modes = reply_modes(message)
+    wanted = "public" if public else "private"
+    if wanted not in modes:
+        if not modes:
+            raise ValidationError(
+                _("This channel cannot reply through Sotong; answer on the platform.")
+            )
+        raise ValidationError(
+            {
+                "public": _("On this channel the reply can only be %(mode)s.")
+                % {"mode": _mode_label(modes[0])}
+            }
+        )
+    answer = Reply.objects.create(
+        organisation_id=case.organisation_id,
+        case=case,
+        message=message,
+        text=text,
+        public=public,
+        by=by if isinstance(by, Staff) else None,
+    )
+    _event(by, case, CaseEventKind.REPLY, text=text, data={"reply": answer.pk, "public": public})
+    _audit(
+        by,
+        "reply.create",
+        answer,
+        case,
+        after={"case": case.pk, "message": message.pk, "public": public, "length": len(text)},
+    )
+    transaction.on_commit(partial(_enqueue_send, answer.pk))
+    return answer
+
+
+def _mode_label(mode: str) -> str:
+    return _("public") if mode == "public" else _("private")
+
+
+@transaction.atomic
+def retry_reply(by: Performer, answer: Reply) -> Reply:
+    """Send a failed reply again."""
+    _require(by, answer.case, Permission.REPLY)
+    answer = Reply.objects.select_for_update().get(pk=answer.pk)
+    if answer.state != ReplyState.FAILED:
+        raise ValidationError(_("Only a failed reply can be sent again."))
+    answer.state = ReplyState.PENDING
+    answer.next_attempt_at = timezone.now()
+    answer.claimed_at = None
+    answer.attempts = 0
+    answer.save(update_fields=["state", "next_attempt_at", "claimed_at", "attempts"])
+    _audit(by, "reply.retry", answer, answer.case, after={"case": answer.case_id})
+    transaction.on_commit(partial(_enqueue_send, answer.pk))
+    return answer
+
+
+def send_reply(reply_id: int) -> str:
+    """Send one pending reply through its channel; returns its state afterwards. Taken by a
+    conditional update, so two workers never send the same reply."""
+    from sotong.channels.actions import connector_for
+
+    now = timezone.now()
+    taken = (
+        Reply.objects.filter(pk=reply_id, state=ReplyState.PENDING, next_attempt_at__lte=now)
+        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - REPLY_CLAIM))
+        .update(claimed_at=now, attempts=F("attempts") + 1)
+    )
+    if not taken:
+        return Reply.objects.filter(pk=reply_id).values_list("state", flat=True).first() or ""
+    answer = Reply.objects.select_related(
+        "message__event", "message__channel", "case__organisation", "case__channel"
+    ).get(pk=reply_id)
+    message = answer.message
+    connector = connector_for(message.channel)
+    try:
+        item = item_of(message.event)
+        if message.kind == MessageKind.MESSAGE:
+            external_id = connector.reply_to_message(item, answer.text)
+        else:
+            external_id = connector.reply_to_comment(item, answer.text)
+    except PlatformError as error:
+        _not_sent(answer, error)
+    else:
+        _sent(answer, external_id)
+    finally:
+        connector.close()
+    return answer.state
+
+
+@transaction.atomic
+def _sent(answer: Reply, external_id: str) -> None:
+    now = timezone.now()
+    answer.state = ReplyState.SENT
+    answer.external_id = external_id[:200]
+    answer.sent_at = now
+    answer.reason = ""
+    answer.claimed_at = None
+    answer.save(update_fields=["state", "external_id", "sent_at", "reason", "claimed_at"])
+    case = _locked(answer.case)
+    before = {"status": case.status}
+    if case.status != CaseStatus.CLOSED:
+        case.status = CaseStatus.ANSWERED
+    if case.answered_at is None:
+        case.answered_at = now
+    case.save(update_fields=["status", "answered_at"])
+    _event(SYSTEM, case, CaseEventKind.REPLY_SENT, data={"reply": answer.pk})
+    _audit(
+        SYSTEM,
+        "reply.sent",
+        answer,
+        case,
+        before=before,
+        after={"status": case.status, "within_deadline": now <= case.deadline},
+    )
+
+
+@transaction.atomic
+def _not_sent(answer: Reply, error: PlatformError) -> None:
+    reason = str(error)[:300]
+    answer.reason = reason
+    answer.claimed_at = None
+    if isinstance(error, OutcomeUnknown):
+        # It may have gone out: sending blindly again could answer twice.
+        answer.state = ReplyState.FAILED
+        answer.reason = _("No answer from the platform: check the post before sending again.")[:300]
+    elif error.retryable and answer.attempts < MAX_REPLY_ATTEMPTS:
+        wait = REPLY_RETRY_AFTER[min(answer.attempts, len(REPLY_RETRY_AFTER)) - 1]
+        retry_after = getattr(error, "retry_after", 0.0)
+        answer.next_attempt_at = timezone.now() + max(wait, dt.timedelta(seconds=retry_after))
+        answer.save(update_fields=["reason", "claimed_at", "next_attempt_at"])
+        return
+    else:
+        answer.state = ReplyState.FAILED
+    answer.save(update_fields=["state", "reason", "claimed_at"])
+    case = _locked(answer.case)
+    if case.status == CaseStatus.CLOSED and case.answered_at is None:
+        # Closed on the strength of this reply (an FAQ answer): the citizen was not answered.
+        case.status = CaseStatus.REOPENED
+        case.closed_at = None
+        case.save(update_fields=["status", "closed_at"])
+    _event(SYSTEM, case, CaseEventKind.REPLY_FAILED, text=answer.reason, data={"reply": answer.pk})
+    _audit(
+        SYSTEM,
+        "reply.failed",
+        answer,
+        case,
+        after={"reason": answer.reason, "attempts": answer.attempts, "error": type(error).__name__},
+    )
+    notifications.notify_reply_failed(answer)
+
+
+def send_due_replies(limit: int = 100) -> dict[str, int]:
+    """Send the pending replies that are due (first tries a lost task left, and retries)."""
+    counts = {"sent": 0, "failed": 0, "waiting": 0}
+    due = list(
+        Reply.objects.filter(state=ReplyState.PENDING, next_attempt_at__lte=timezone.now())
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for pk in due:
+        state = send_reply(pk)
+        key = {ReplyState.SENT: "sent", ReplyState.FAILED: "failed"}.get(state, "waiting")  # type: ignore[call-overload]
+        counts[key] += 1
+    return counts
+
+
+# -- platform moderation, routing -------------------------------------------------------------
+
+
+@transaction.atomic
+def hide_message(by: Performer, message: Message, reason: str) -> Message:
+    """Hide an abusive or spam comment on the platform where it allows. The reason goes in
+    the audit log; nothing is deleted in Sotong."""
+    from sotong.channels.actions import connector_for
+
+    case = message.case
+    _require(by, case, Permission.ASSIGN_CASES)
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why the comment is hidden.")})
+    if (
+        message.kind == MessageKind.MESSAGE
+        or Capability.HIDE_COMMENT not in message.channel.capabilities
+    ):
+        raise ValidationError(_("This platform does not let Sotong hide comments."))
+    if message.hidden_at is not None:
+        return message
+    connector = connector_for(message.channel)
+    try:
+        connector.hide_comment(message.external_id)
+    except PlatformError as error:
+        raise ValidationError(
+            _("The platform did not hide the comment: %(reason)s") % {"reason": str(error)[:200]}
+        ) from error
+    finally:
+        connector.close()
+    message.hidden_at = timezone.now()
+    message.hidden_reason = reason[:300]
+    message.save(update_fields=["hidden_at", "hidden_reason"])
+    _event(by, case, CaseEventKind.HIDDEN, text=message.hidden_reason, data={"message": message.pk})
+    _audit(by, "message.hide", message, case, after={"reason": message.hidden_reason})
+    return message
+
+
+@transaction.atomic
+def correct_routing(by: Performer, message: Message, department: Department) -> RoutingLabel:
+    """Say which department the message belongs to: stored as a label, and the routing
+    model learns it (a correction is a label)."""
+    case = message.case
+    _require(by, case, Permission.ASSIGN_CASES)
+    if department.organisation_id != case.organisation_id:
+        raise ValidationError({"department": _("Choose a department of this city.")})
+    label = RoutingLabel.objects.create(
+        organisation_id=case.organisation_id,
+        message=message,
+        department=department,
+        unit=department.name,
+        by=by if isinstance(by, Staff) else None,
+    )
+    text = message.masked_text or ""
+    if text:
+        routing.model_for(case.organisation).learn(text, department.name)
+    _event(
+        by,
+        case,
+        CaseEventKind.ROUTING,
+        data={"message": message.pk, "department_name": department.name},
+    )
+    _audit(
+        by,
+        "routing.correct",
+        label,
+        case,
+        after={"message": message.pk, "department": department.pk},
+    )
+    return label
+
+
+# -- deadlines --------------------------------------------------------------------------------
+
+
+def remind_and_escalate(now: dt.datetime | None = None) -> dict[str, int]:
+    """Remind the handlers of cases whose reminder time has come, and escalate overdue
+    cases to the PR office and the department; each once per deadline."""
+    now = now or timezone.now()
+    counts = {"reminded": 0, "escalated": 0}
+    open_cases = Case.objects.exclude(status__in=FINISHED_STATUSES).select_related(
+        "organisation", "channel", "department", "assignee__user"
+    )
+    for case in open_cases.filter(remind_at__lte=now, reminded_at__isnull=True, deadline__gt=now):
+        with transaction.atomic():
+            if not Case.objects.filter(pk=case.pk, reminded_at__isnull=True).update(
+                reminded_at=now
+            ):
+                continue
+            _event(SYSTEM, case, CaseEventKind.REMINDED, data={"deadline": case.deadline})
+            notifications.notify_case_due_soon(case)
+        counts["reminded"] += 1
+    for case in open_cases.filter(deadline__lte=now, escalated_at__isnull=True):
+        with transaction.atomic():
+            if not Case.objects.filter(pk=case.pk, escalated_at__isnull=True).update(
+                escalated_at=now
+            ):
+                continue
+            _event(SYSTEM, case, CaseEventKind.ESCALATED, data={"deadline": case.deadline})
+            _audit(SYSTEM, "case.escalate", case, case, after={"deadline": case.deadline})
+            notifications.notify_case_overdue(case)
+        counts["escalated"] += 1
+    return counts

@@ -1,0 +1,357 @@
+"""The inbox: what citizens said (messages), who said it (pseudonymous citizens), the
+cases their conversations become, and everything done on a case (timeline, replies,
+referrals to departments, routing corrections)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from sotong.core.crypto import EncryptedTextField
+from sotong.core.scoping import OrganisationOwned
+
+
+class Citizen(OrganisationOwned):
+    """A person writing on one channel, known by a keyed hash of their platform id: the
+    same person on the same channel is the same citizen, and the raw id is never stored
+    in clear. Their handle and name are kept encrypted for the staff allowed to see them."""
+
+    channel = models.ForeignKey(
+        "channels.Channel", on_delete=models.PROTECT, related_name="citizens"
+    )
+    pseudonym = models.CharField(_("pseudonym"), max_length=64)
+    handle = EncryptedTextField(_("platform id"), blank=True)
+    display_name = EncryptedTextField(_("name"), blank=True)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("citizen")
+        verbose_name_plural = _("citizens")
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "pseudonym"], name="citizen_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        """How pages name a citizen without personal data."""
+        return f"#{self.pseudonym[:8]}"
+
+
+class MessageKind(models.TextChoices):
+    COMMENT = "comment", _("Comment")
+    MESSAGE = "message", _("Message")
+    MENTION = "mention", _("Mention")
+
+
+class Intent(models.TextChoices):
+    QUESTION = "question", _("Question")
+    COMPLAINT = "complaint", _("Complaint")
+    SUGGESTION = "suggestion", _("Suggestion")
+    OPINION = "opinion", _("Opinion")
+    PRAISE = "praise", _("Praise")
+    SPAM = "spam", _("Spam or abuse")
+
+
+class Urgency(models.TextChoices):
+    NORMAL = "normal", _("Normal")
+    HIGH = "high", _("High")
+    URGENT = "urgent", _("Urgent")
+
+
+class CaseStatus(models.TextChoices):
+    NEW = "new", _("New")
+    ASSIGNED = "assigned", _("Assigned")
+    IN_PROGRESS = "in_progress", _("In progress")
+    WAITING_FOR_CITIZEN = "waiting_for_citizen", _("Waiting for the citizen")
+    ANSWERED = "answered", _("Answered")
+    CLOSED = "closed", _("Closed")
+    REOPENED = "reopened", _("Reopened")
+
+
+# A case in these is done with: no deadline runs, and a follow-up reopens it.
+FINISHED_STATUSES = frozenset({CaseStatus.ANSWERED, CaseStatus.CLOSED})
+
+
+class CaseKind(models.TextChoices):
+    """The kinds of civil complaint (민원 처리에 관한 법률 art. 2), which set the period."""
+
+    OTHER = "other", _("Other complaint (기타민원)")
+    QUESTION_LAW = "question_law", _("Question about a law (질의민원·법령)")
+    QUESTION_SYSTEM = "question_system", _("Question about a system or procedure (질의민원·제도)")
+    SUGGESTION = "suggestion", _("Suggestion (건의민원)")
+    GRIEVANCE = "grievance", _("Grievance (고충민원)")
+
+
+class Case(OrganisationOwned):
+    """A conversation with one citizen on one thread, tracked until it is answered."""
+
+    channel = models.ForeignKey("channels.Channel", on_delete=models.PROTECT, related_name="+")
+    citizen = models.ForeignKey(Citizen, on_delete=models.PROTECT, related_name="cases")
+    # The post the comments are under, or the private conversation.
+    thread_key = models.CharField(max_length=200, blank=True)
+    department = models.ForeignKey(
+        "core.Department",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cases",
+        verbose_name=_("department"),
+    )
+    assignee = models.ForeignKey(
+        "core.Staff",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_cases",
+        verbose_name=_("assignee"),
+    )
+    status = models.CharField(
+        _("status"), max_length=24, choices=CaseStatus.choices, default=CaseStatus.NEW
+    )
+    kind = models.CharField(
+        _("kind"), max_length=24, choices=CaseKind.choices, default=CaseKind.OTHER
+    )
+    # The highest urgency triage found in the case's messages.
+    urgency = models.CharField(
+        _("urgency"), max_length=8, choices=Urgency.choices, default=Urgency.NORMAL
+    )
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+    deadline = models.DateTimeField(_("deadline"), db_index=True)
+    # When the assignee is reminded (75 % of the period) and whether that and the
+    # escalation after the deadline happened, so each is sent once per deadline.
+    remind_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(_("opened"), default=timezone.now)
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    satisfaction = models.PositiveSmallIntegerField(_("satisfaction"), null=True, blank=True)
+    satisfaction_comment = models.TextField(_("satisfaction comment"), blank=True)
+
+    department_path: ClassVar[str | None] = "department"
+
+    class Meta:
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        ordering = ["-received_at", "-id"]
+        indexes = [
+            models.Index(fields=["citizen", "thread_key"], name="case_thread_idx"),
+            models.Index(fields=["organisation", "status"], name="case_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED_STATUSES
+
+    def is_overdue(self, now: object = None) -> bool:
+        moment = now or timezone.now()
+        return not self.is_finished and self.deadline < moment  # type: ignore[operator]
+
+
+class Message(OrganisationOwned):
+    """What a citizen said, once per inbound event. The original text is encrypted; pages,
+    analytics and exports use the masked text."""
+
+    event = models.OneToOneField(
+        "channels.InboundEvent", on_delete=models.PROTECT, related_name="message"
+    )
+    channel = models.ForeignKey("channels.Channel", on_delete=models.PROTECT, related_name="+")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="messages")
+    citizen = models.ForeignKey(Citizen, on_delete=models.PROTECT, related_name="messages")
+    kind = models.CharField(_("kind"), max_length=16, choices=MessageKind.choices)
+    external_id = models.CharField(max_length=200)
+    post_external_id = models.CharField(max_length=200, blank=True)
+    parent_external_id = models.CharField(max_length=200, blank=True)
+    conversation_id = models.CharField(max_length=200, blank=True)
+    # Our own post the comment is under, where it is one of ours.
+    publication = models.ForeignKey(
+        "publishing.Publication",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    text = EncryptedTextField(_("original text"), blank=True)
+    masked_text = models.TextField(_("text"), blank=True)
+    pii_kinds = models.JSONField(default=list, blank=True)
+    # Keyed hash of the normalised text: spots repeats (floods, copy-paste) without
+    # keeping the words in clear.
+    text_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    intent = models.CharField(_("intent"), max_length=16, choices=Intent.choices, blank=True)
+    urgency = models.CharField(
+        _("urgency"), max_length=8, choices=Urgency.choices, default=Urgency.NORMAL
+    )
+    reasons = models.JSONField(default=list, blank=True)
+    # Top-3 departments: [{"unit", "department_id", "name", "confidence"}].
+    suggestions = models.JSONField(default=list, blank=True)
+    triaged_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    hidden_at = models.DateTimeField(_("hidden on the platform"), null=True, blank=True)
+    hidden_reason = models.CharField(_("reason for hiding"), max_length=300, blank=True)
+
+    department_path: ClassVar[str | None] = "case__department"
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        ordering = ["received_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.channel_id}:{self.external_id}"
+
+    @property
+    def is_triaged(self) -> bool:
+        return self.triaged_at is not None
+
+
+class CaseEventKind(models.TextChoices):
+    OPENED = "opened", _("Opened")
+    MESSAGE = "message", _("Citizen wrote")
+    NOTE = "note", _("Note")
+    STATUS = "status", _("Status changed")
+    ASSIGNED = "assigned", _("Assigned")
+    KIND = "kind", _("Kind changed")
+    REPLY = "reply", _("Reply")
+    REPLY_SENT = "reply_sent", _("Reply sent")
+    REPLY_FAILED = "reply_failed", _("Reply failed")
+    REFERRED = "referred", _("Referred")
+    REFERRAL_ANSWERED = "referral_answered", _("Referral answered")
+    HIDDEN = "hidden", _("Comment hidden")
+    SATISFACTION = "satisfaction", _("Satisfaction recorded")
+    ROUTING = "routing", _("Routing corrected")
+    REOPENED = "reopened", _("Reopened")
+    REMINDED = "reminded", _("Reminder sent")
+    ESCALATED = "escalated", _("Escalated")
+
+
+class CaseEvent(OrganisationOwned):
+    """One line of a case's history. Staff notes are internal: never shown to citizens."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=24, choices=CaseEventKind.choices)
+    actor = models.ForeignKey(
+        "core.Staff", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+    text = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    department_path: ClassVar[str | None] = "case__department"
+
+    class Meta:
+        verbose_name = _("case event")
+        verbose_name_plural = _("case events")
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}:{self.kind}"
+
+
+class ReplyState(models.TextChoices):
+    PENDING = "pending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
+class Reply(OrganisationOwned):
+    """An answer going back through the channel the citizen used. Stored before it is sent,
+    so a reply that fails is shown failed and can be sent again, never lost."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="replies")
+    message = models.ForeignKey(Message, on_delete=models.PROTECT, related_name="replies")
+    text = models.TextField(_("reply"))
+    public = models.BooleanField(_("public"), default=True)
+    state = models.CharField(
+        _("state"), max_length=8, choices=ReplyState.choices, default=ReplyState.PENDING
+    )
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    external_id = models.CharField(max_length=200, blank=True, db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now, db_index=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    by = models.ForeignKey(
+        "core.Staff", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    department_path: ClassVar[str | None] = "case__department"
+
+    class Meta:
+        verbose_name = _("reply")
+        verbose_name_plural = _("replies")
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}:reply:{self.pk}"
+
+
+class ReferralState(models.TextChoices):
+    OPEN = "open", _("Waiting for the department")
+    ANSWERED = "answered", _("Answered by the department")
+
+
+class Referral(OrganisationOwned):
+    """The PR office asks a department for its answer; the department answers here, and
+    the PR office turns that answer into the public reply."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="referrals")
+    department = models.ForeignKey(
+        "core.Department", on_delete=models.PROTECT, related_name="referrals"
+    )
+    question = models.TextField(_("what is asked"), blank=True)
+    asked_by = models.ForeignKey(
+        "core.Staff", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    asked_at = models.DateTimeField(default=timezone.now)
+    due_at = models.DateTimeField(_("due"))
+    state = models.CharField(
+        max_length=10, choices=ReferralState.choices, default=ReferralState.OPEN
+    )
+    answer = models.TextField(_("department's answer"), blank=True)
+    answered_by = models.ForeignKey(
+        "core.Staff", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    department_path: ClassVar[str | None] = "department"
+
+    class Meta:
+        verbose_name = _("referral")
+        verbose_name_plural = _("referrals")
+        ordering = ["asked_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}:referral:{self.pk}"
+
+
+class RoutingLabel(OrganisationOwned):
+    """A staff correction of where a message belongs: a training label for the routing
+    model (the organisation's history teaches it)."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="labels")
+    department = models.ForeignKey("core.Department", on_delete=models.PROTECT, related_name="+")
+    unit = models.CharField(max_length=100)
+    by = models.ForeignKey(
+        "core.Staff", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("routing label")
+        verbose_name_plural = _("routing labels")
+
+    def __str__(self) -> str:
+        return f"{self.message_id}→{self.unit}"

@@ -1,0 +1,53 @@
+"""The inbox's background work: take in what citizens sent and triage it every few
+seconds, send replies (and retry them), remind and escalate on deadlines."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.tasks import task
+
+from sotong.core.scheduler import periodic
+
+INGEST_EVERY = dt.timedelta(seconds=5)
+
+
+@periodic(every=INGEST_EVERY)
+@task(queue_name="default")
+def process_inbox() -> dict[str, int]:
+    """Messages from new inbound events, then triage of every message not triaged yet
+    (including any a worker that died mid-triage left behind)."""
+    from sotong.inbox import ingest, triage
+
+    result = ingest.ingest_pending()
+    return {
+        "messages": result.messages,
+        "skipped": result.skipped,
+        "cases_opened": result.cases_opened,
+        "cases_reopened": result.cases_reopened,
+        "triaged": triage.triage_pending(),
+    }
+
+
+@task(queue_name="platform")
+def send_reply_task(reply_id: int) -> str:
+    from sotong.inbox import actions
+
+    return actions.send_reply(reply_id)
+
+
+@periodic(every=dt.timedelta(minutes=1))
+@task(queue_name="platform")
+def send_due_replies() -> dict[str, int]:
+    """Replies whose first send was lost with its task, and retries that are due."""
+    from sotong.inbox import actions
+
+    return actions.send_due_replies()
+
+
+@periodic(every=dt.timedelta(minutes=5))
+@task(queue_name="default")
+def remind_and_escalate() -> dict[str, int]:
+    from sotong.inbox import actions
+
+    return actions.remind_and_escalate()

@@ -1,0 +1,389 @@
+"""The inbox pages: the list of cases (with a fragment HTMX polls for live updates) and
+the case page with its actions. Thin: they parse input, call an action and render; the
+actions check permissions (PermissionDenied is the 403 page) and rules (ValidationError
+is shown on the form, in Korean)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms as django_forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from sotong.core.models import Department, Staff
+from sotong.core.roles import Capability as Permission
+from sotong.inbox import actions, forms, selectors
+from sotong.inbox.models import Case, Message, ReferralState, Reply
+from sotong.platforms.base import Capability
+from sotong.web.decorators import staff_required
+
+CASE_ACTIONS = (
+    "assign",
+    "status",
+    "kind",
+    "note",
+    "reply",
+    "refer",
+    "answer_referral",
+    "close",
+    "reopen",
+    "hide",
+    "satisfaction",
+    "route",
+    "retry_reply",
+    "personal",
+)
+
+
+def _staff(request: HttpRequest) -> Staff:
+    staff: Staff = request.staff  # type: ignore[attr-defined]
+    return staff
+
+
+def _add_errors(form: django_forms.Form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            target = field if field in form.fields else None
+            for message in ValidationError(errors).messages:
+                form.add_error(target, message)
+    else:
+        for message in error.messages:
+            form.add_error(None, message)
+
+
+def _filters(form: forms.FilterForm) -> selectors.CaseFilters:
+    if not form.is_valid():
+        return selectors.CaseFilters()
+    data = form.cleaned_data
+    return selectors.CaseFilters(
+        channel=data["channel"].pk if data["channel"] else None,
+        department=data["department"].pk if data["department"] else None,
+        status=data["status"],
+        intent=data["intent"],
+        overdue=data["overdue"],
+    )
+
+
+@staff_required()
+def index(request: HttpRequest) -> HttpResponse:
+    staff = _staff(request)
+    form = forms.FilterForm(request.GET or None, staff=staff)
+    cases = list(selectors.inbox(staff, _filters(form))[:200])
+    context = {
+        "form": form,
+        "rows": [_row(case) for case in cases],
+        "now": timezone.now(),
+        "query": request.GET.urlencode(),
+    }
+    if request.GET.get("fragment"):
+        return render(request, "inbox/_list.html", context)
+    return render(request, "inbox/index.html", context)
+
+
+def _row(case: Case) -> dict[str, Any]:
+    latest: Message | None = next(iter(case.messages.all()), None)
+    return {"case": case, "latest": latest, "count": len(case.messages.all())}
+
+
+@staff_required()
+def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    staff = _staff(request)
+    case = get_object_or_404(selectors.cases(staff), pk=pk)
+    return _render_case(request, case)
+
+
+def _render_case(
+    request: HttpRequest, case: Case, *, status: int = 200, **given: Any
+) -> HttpResponse:
+    staff = _staff(request)
+    thread = list(case.messages.select_related("channel").order_by("received_at", "pk"))
+    latest = thread[-1] if thread else None
+    modes = actions.reply_modes(latest) if latest else []
+    may_assign = actions.may(staff, Permission.ASSIGN_CASES)
+    may_reply = actions.may(staff, Permission.REPLY)
+    may_handle = actions.may(staff, *actions.HANDLE)
+    departments = {
+        d.pk: d
+        for d in Department.objects.filter(organisation_id=case.organisation_id, is_active=True)
+    }
+    suggestions = []
+    if latest is not None:
+        for suggestion in latest.suggestions or []:
+            department = departments.get(suggestion.get("department_id") or 0)
+            suggestions.append(
+                {
+                    **suggestion,
+                    "department": department,
+                    "percent": round(float(suggestion.get("confidence", 0)) * 100),
+                }
+            )
+    referrals = list(case.referrals.select_related("department", "asked_by", "answered_by"))
+    answerable = {
+        referral.pk
+        for referral in selectors.referrals(staff).filter(case=case, state=ReferralState.OPEN)
+    }
+    context = {
+        "case": case,
+        "thread": thread,
+        "latest": latest,
+        "suggestions": suggestions,
+        "events": list(case.events.select_related("actor")),
+        "replies": list(case.replies.select_related("by")),
+        "referrals": referrals,
+        "answerable": answerable,
+        "now": timezone.now(),
+        "may_assign": may_assign,
+        "may_reply": may_reply and bool(modes),
+        "reply_blocked": may_reply and not modes,
+        "may_handle": may_handle,
+        "may_see_personal": actions.may_see_personal_data(staff, case),
+        "can_hide": may_assign
+        and latest is not None
+        and Capability.HIDE_COMMENT in case.channel.capabilities,
+        "personal": given.pop("personal", None),
+        "assign_form": given.pop(
+            "assign_form",
+            forms.AssignForm(
+                staff=staff,
+                initial={"department": case.department_id, "assignee": case.assignee_id},
+            ),
+        ),
+        "status_form": given.pop("status_form", forms.StatusForm(initial={"status": case.status})),
+        "kind_form": given.pop("kind_form", forms.KindForm(initial={"kind": case.kind})),
+        "note_form": given.pop("note_form", forms.NoteForm()),
+        "reply_form": given.pop("reply_form", forms.ReplyForm(modes=modes)),
+        "refer_form": given.pop("refer_form", forms.ReferForm(staff=staff)),
+        "answer_form": given.pop("answer_form", forms.ReferralAnswerForm()),
+        "hide_form": given.pop("hide_form", forms.HideForm()),
+        "satisfaction_form": given.pop("satisfaction_form", forms.SatisfactionForm()),
+    }
+    return render(request, "inbox/case.html", context, status=status)
+
+
+@require_POST
+@staff_required()
+def case_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    if action not in CASE_ACTIONS:
+        raise Http404
+    staff = _staff(request)
+    case = get_object_or_404(selectors.cases(staff), pk=pk)
+    handler = _HANDLERS[action]
+    return handler(request, staff, case)
+
+
+def _done(request: HttpRequest, case: Case, text: str) -> HttpResponse:
+    messages.success(request, text)
+    return redirect("inbox:case", pk=case.pk)
+
+
+def _run(
+    request: HttpRequest,
+    case: Case,
+    form: django_forms.Form,
+    form_name: str,
+    call: Any,
+    done: str,
+) -> HttpResponse:
+    """Validate ``form``, call the action with its cleaned data; errors back on the form."""
+    if not form.is_valid():
+        return _render_case(request, case, status=400, **{form_name: form})
+    try:
+        call(form.cleaned_data)
+    except ValidationError as error:
+        _add_errors(form, error)
+        return _render_case(request, case, status=400, **{form_name: form})
+    return _done(request, case, done)
+
+
+def _assign(request: HttpRequest, staff: Staff, case: Case) -> HttpResponse:
+    form = forms.AssignForm(request.POST, staff=staff)
+    return _run(
+        request,
+        case,
+        form,
+        "assign_form",
+        lambda data: actions.assign(
+            staff, case, department=data["department"], assignee=data["assignee"]
+        ),
+        _("Assigned."),
+    )
+
+
+def _status(request: HttpRequest, staff: Staff, case: Case) -> HttpResponse:
+    form = forms.StatusForm(request.POST)
+    return _run(
+        request,
+        case,
+        form,
+        "status_form",
+        lambda data: actions.change_status(staff, case, data["status"]),
+        _("Status changed."),
+    )
+
+
+def _kind(request: HttpRequest, staff: Staff, case: Case) -> HttpResponse:
+    form = forms.KindForm(request.POST)
+    return _run(
+        request,
+        case,
+        form,
+        "kind_form",
+        lambda data: actions.change_kind(staff, case, data["kind"]),
+        _("Kind changed; the deadline was counted again."),
+    )
+
+
+def _note(request: HttpRequest, staff: Staff, case: Case) -> HttpResponse:
+    form = forms.NoteForm(request.POST)
+    return _run(
+        request,
+        case,
+        form,
+        "note_form",
+        lambda data: actions.add_note(staff, case, data["text"]),
+        _("Note added."),
+    )
+
+
+def _reply(request: HttpRequest, staff: Staff, case: Case) -> HttpResponse:
+    latest = case.messages.select_related("channel").order_by("-received_at", "-pk").first()
+    form = forms.ReplyForm(request.POST, modes=actions.reply_modes(latest) if latest else [])
+    return _run(
+        request,
+        case,
+        form,
+        "reply_form",
+        lambda data: actions.reply(
+            staff, case, data["text"], public=data["visibility"] == "public", message=latest
+        ),
+        _("Reply saved: it is being sent on the channel."),
+    )
+
+
+def _refer(request: HttpRequest, staff: Staff, case: Case) -> HttpResponse:
+    form = forms.ReferForm(request.POST, staff=staff)
+    return _run(
+        request,
+        case,
+        form,
+        "refer_form",
+        lambda data: actions.refer(
+            staff,
+            case,
+            department=data["department"],
+            question=data["question"],
+            due_at=data["due_at"],
+        ),
+        _("Referred: the department has been asked."),
+    )
+
+
+def _answer_referral(request: HttpRequest, staff: Staff, case: Case) -> HttpResponse:
+    referral = get_object_or_404(
+        selectors.referrals(staff), pk=request.POST.get("referral") or 0, case=case
+    )
+    form = forms.ReferralAnswerForm(request.POST)
+    return _run(
+        request,
+        case,
+        form,
+        "answer_form",
+        lambda data: actions.answer_referral(staff, referral, data["answer"]),
+        _("Answer sent to the PR office."),
+    )
+
+
+def _simple(call: Any, done: Any) -> Any:
+    def handle(request: HttpRequest, staff: Staff, case: Case) -> HttpResponse:
+        try:
+            call(staff, case)
+        except ValidationError as error:
+            for text in error.messages:
+                messages.error(request, text)
+            return redirect("inbox:case", pk=case.pk)
+        return _done(request, case, str(done))
+
+    return handle
+
+
+def _hide(request: HttpRequest, staff: Staff, case: Case) -> HttpResponse:
+    message = get_object_or_404(Message, pk=request.POST.get("message") or 0, case=case)
+    form = forms.HideForm(request.POST)
+    return _run(
+        request,
+        case,
+        form,
+        "hide_form",
+        lambda data: actions.hide_message(staff, message, data["reason"]),
+        _("The comment is hidden on the platform; it stays in Sotong."),
+    )
+
+
+def _satisfaction(request: HttpRequest, staff: Staff, case: Case) -> HttpResponse:
+    form = forms.SatisfactionForm(request.POST)
+    return _run(
+        request,
+        case,
+        form,
+        "satisfaction_form",
+        lambda data: actions.record_satisfaction(staff, case, data["score"], data["comment"]),
+        _("Satisfaction recorded."),
+    )
+
+
+def _route(request: HttpRequest, staff: Staff, case: Case) -> HttpResponse:
+    """One click on a suggested department: assign the case there, and teach the routing
+    model that this message belongs to it."""
+    department = get_object_or_404(
+        Department,
+        pk=request.POST.get("department") or 0,
+        organisation_id=case.organisation_id,
+        is_active=True,
+    )
+    latest = case.messages.order_by("-received_at", "-pk").first()
+    try:
+        actions.assign(staff, case, department=department)
+        if latest is not None:
+            actions.correct_routing(staff, latest, department)
+    except ValidationError as error:
+        for text in error.messages:
+            messages.error(request, text)
+        return redirect("inbox:case", pk=case.pk)
+    return _done(request, case, _("Assigned to %(department)s.") % {"department": department.name})
+
+
+def _retry_reply(request: HttpRequest, staff: Staff, case: Case) -> HttpResponse:
+    answer = get_object_or_404(Reply, pk=request.POST.get("reply") or 0, case=case)
+    return _simple(
+        lambda by, _case: actions.retry_reply(by, answer), _("The reply is being sent again.")
+    )(request, staff, case)
+
+
+def _personal(request: HttpRequest, staff: Staff, case: Case) -> HttpResponse:
+    """Show the original words and the citizen's handle (logged in the audit log)."""
+    return _render_case(request, case, personal=actions.personal_data(staff, case))
+
+
+_HANDLERS: dict[str, Any] = {
+    "assign": _assign,
+    "status": _status,
+    "kind": _kind,
+    "note": _note,
+    "reply": _reply,
+    "refer": _refer,
+    "answer_referral": _answer_referral,
+    "close": _simple(actions.close, gettext_lazy("Case closed.")),
+    "reopen": _simple(actions.reopen, gettext_lazy("Case reopened.")),
+    "hide": _hide,
+    "satisfaction": _satisfaction,
+    "route": _route,
+    "retry_reply": _retry_reply,
+    "personal": _personal,
+}

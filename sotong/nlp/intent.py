@@ -1,0 +1,139 @@
+"""Intent and urgency of a citizen's message: transparent rules over Kiwi morphemes.
+
+No labelled intent data exists, so the classifier is a lexicon of cues, each with a weight;
+the intent with the highest score wins (ties: the order of ``INTENTS``, spam first), and
+``reasons`` lists every cue that matched, for the staff to see why.
+
+- spam: links with advertising words, profanity or abuse;
+- complaint: 불편, 왜, 아직도, 민원, 불만, 짜증, 엉망 …;
+- question: a question ending (…나요, …까요, …는지, …ㅂ니까) or a question mark, 언제/어디/어떻게;
+- suggestion: 제안, 건의, …면 좋겠다, …해 주세요 (a request), 설치, 개선;
+- praise: 감사, 고맙, 최고, 칭찬, 수고;
+- opinion: what is left (a statement about the city).
+
+Urgency: safety words (사고, 위험, 화재, 붕괴, 침수, 가스, 누수, 싱크홀, 정전, 폭발, 쓰러지다,
+다치다, 응급, 구조 …) make a message ``high``; two or more, or one with an immediacy word
+(지금, 당장, 긴급, 빨리, 119), make it ``urgent``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from sotong.nlp import tokenise
+
+INTENTS = ("spam", "complaint", "question", "suggestion", "praise", "opinion")
+
+# Morpheme lexicons: (form, weight). Forms are Kiwi's (stems without 다).
+COMPLAINT = {
+    "불편": 2, "불만": 2, "민원": 1, "아직": 1, "아직도": 2, "왜": 1, "짜증": 2, "엉망": 2,
+    "방치": 2, "시끄럽": 2, "소음": 1, "악취": 2, "냄새": 1, "쓰레기": 1, "불법": 1,
+    "항의": 2, "답답": 2, "어이없": 2, "황당": 2, "피해": 1, "고장": 1, "안되": 1,
+    "무단": 1, "주차": 1, "매번": 1, "계속": 1, "불친절": 2, "화나": 2,
+}  # fmt: skip
+QUESTION = {
+    "언제": 1,
+    "어디": 1,
+    "어떻게": 1,
+    "무엇": 1,
+    "뭐": 1,
+    "궁금": 2,
+    "궁금하": 2,
+    "문의": 2,
+    "가능": 1,
+}
+SUGGESTION = {
+    "제안": 3, "건의": 3, "개선": 1, "설치": 1, "바라": 2, "요청": 2, "부탁": 1,
+    "늘리": 1, "만들": 1, "검토": 1,
+}  # fmt: skip
+PRAISE = {
+    "감사": 3, "고맙": 3, "최고": 2, "칭찬": 3, "수고": 2, "친절": 2, "좋": 1, "멋지": 2,
+    "훌륭": 2, "응원": 2,
+}  # fmt: skip
+SPAM_WORDS = {
+    "대출", "카지노", "도박", "토토", "바카라", "수익", "부업", "광고", "홍보", "할인",
+    "무료", "이벤트", "클릭", "가입", "코인", "투자", "성인", "만남", "재택",
+}  # fmt: skip
+PROFANITY = ("시발", "씨발", "ㅅㅂ", "병신", "ㅂㅅ", "개새", "좆", "지랄", "꺼져", "미친놈", "닥쳐")
+
+SAFETY = {
+    "사고", "위험", "화재", "불나", "붕괴", "무너지", "침수", "가스", "누수", "싱크홀",
+    "정전", "폭발", "쓰러지", "다치", "응급", "구조", "부상", "연기", "감전", "추락",
+    "대피", "범람", "산사태", "균열", "누전", "익사", "실종", "폭행", "구급", "물바다",
+}  # fmt: skip
+SAFETY_TEXT = ("싱크홀", "불이 났", "불났", "불이났", "쓰러", "다쳤", "무너")
+IMMEDIATE = {"지금", "당장", "긴급", "빨리", "급하", "급히", "119", "방금"}
+
+# Kiwi's question endings (EF), with the jamo it splits off (ᆫ가요, ᆯ까요, ᆸ니까).
+QUESTION_ENDINGS = {
+    "나요", "ᆫ가요", "은가요", "는가요", "가요", "ᆯ까요", "을까요", "까요", "ᆸ니까",
+    "습니까", "니", "냐", "나", "ᆯ까", "을까", "는지요", "ᆫ지요", "은지요", "지요", "는지",
+}  # fmt: skip
+_URL = re.compile(r"https?://|www\.|\.(com|net|kr|xyz|shop)\b", re.IGNORECASE)
+_WISH = re.compile(r"(면|으면)\s*좋겠|했으면|주(세요|시기|셨으면|십시오)|바랍니다")
+
+
+@dataclass(frozen=True)
+class Triage:
+    intent: str
+    urgency: str
+    reasons: list[str] = field(default_factory=list)
+
+
+def classify(text: str) -> Triage:
+    """Intent (question, complaint, suggestion, opinion, praise, spam) and urgency (normal,
+    high, urgent) of ``text``, with the cues that decided them."""
+    morphs = tokenise.morphemes(text)
+    compact = text.replace(" ", "")
+    forms = {form for form, _ in morphs}
+    scores = dict.fromkeys(INTENTS, 0.0)
+    reasons: list[str] = []
+
+    def cue(intent: str, weight: float, why: str) -> None:
+        scores[intent] += weight
+        reasons.append(f"{intent}: {why}")
+
+    # Spam and abuse first: a link with advertising words, or profanity.
+    links = bool(_URL.search(text)) or any(tag == "W_URL" for _, tag in morphs)
+    ads = sorted(SPAM_WORDS & forms)
+    if links and ads:
+        cue("spam", 5 + len(ads), f"링크 + 광고어({', '.join(ads)})")
+    elif len(ads) >= 3:
+        cue("spam", 3, f"광고어({', '.join(ads)})")
+    swear = [w for w in PROFANITY if w in compact]
+    if swear:
+        cue("spam", 6, "욕설")
+
+    for lexicon, intent in ((COMPLAINT, "complaint"), (SUGGESTION, "suggestion"), (PRAISE, "praise"), (QUESTION, "question")):  # fmt: skip
+        for form in sorted(forms & lexicon.keys()):
+            cue(intent, lexicon[form], form)
+    if "?" in text or "？" in text:
+        cue("question", 2, "물음표")
+    # Sentence endings: a final ending (EF) of the question kind, or 는지/ㄴ지 (…인지 궁금).
+    endings = sorted({f for f, tag in morphs if tag in ("EF", "EC") and f in QUESTION_ENDINGS})
+    if endings:
+        cue("question", 2, f"의문형 어미({', '.join(endings)})")
+    if _WISH.search(text):
+        cue("suggestion", 2, "요청·바람 표현")
+    # 왜 … 안 하나요 is a complaint dressed as a question.
+    if scores["complaint"] >= 2 and scores["question"] > 0:
+        scores["question"] -= 1
+    hits = sorted(set(sorted(SAFETY & forms) + [w for w in SAFETY_TEXT if w in compact]))
+    if hits:  # A danger reported is a complaint to act on, whatever its wording.
+        scores["complaint"] += 3
+    best = max(INTENTS, key=lambda intent: (scores[intent], -INTENTS.index(intent)))
+    intent = best if scores[best] >= 2 else "opinion"
+
+    now = sorted(w for w in IMMEDIATE if w in compact)
+    if hits:
+        reasons.append(f"안전: {', '.join(hits)}")
+        if now:
+            reasons.append(f"즉시: {', '.join(now)}")
+    if not hits:
+        urgency = "normal"
+    elif len(hits) >= 2 or now:
+        urgency = "urgent"
+    else:
+        urgency = "high"
+    return Triage(intent, urgency, reasons)
