@@ -14,6 +14,7 @@ BENCHMARKS = [
     "pii_eval",
     "faq_eval",
     "routing_eval",
+    "inbox_throughput",
 ]
 
 

@@ -28,6 +28,7 @@ from ninja.responses import Status
 from sotong.api import errors
 from sotong.api.auth import SessionAuth, TokenAuth, caller_key
 from sotong.api.errors import ApiError, ErrorOut
+from sotong.api.inbox_api import router as inbox_router
 from sotong.api.models import IdempotencyKey
 from sotong.api.schemas import (
     ChangeOut,
@@ -834,5 +835,6 @@ api.add_router("", approvals_router)
 api.add_router("", publications_router)
 api.add_router("", changes_router)
 api.add_router("", topics_router)
+api.add_router("", inbox_router)
 
 __all__ = ["api"]

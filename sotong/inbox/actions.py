@@ -27,7 +27,7 @@ from sotong.core.audit import Actor
 from sotong.core.models import Department, Staff
 from sotong.core.permissions import Performer, actor_of
 from sotong.core.roles import Capability as Permission
-from sotong.inbox import deadlines, routing
+from sotong.inbox import deadlines
 from sotong.inbox.ingest import item_of
 from sotong.inbox.models import (
     FINISHED_STATUSES,
@@ -701,8 +701,8 @@ def hide_message(by: Performer, message: Message, reason: str) -> Message:
 
 @transaction.atomic
 def correct_routing(by: Performer, message: Message, department: Department) -> RoutingLabel:
-    """Say which department the message belongs to: stored as a label, and the routing
-    model learns it (a correction is a label)."""
+    """Say which department the message belongs to: stored as a label, which the city's
+    routing model learns at its next retraining (a correction is a label)."""
     case = message.case
     _require(by, case, Permission.ASSIGN_CASES)
     if department.organisation_id != case.organisation_id:
@@ -714,9 +714,8 @@ def correct_routing(by: Performer, message: Message, department: Department) -> 
         unit=department.name,
         by=by if isinstance(by, Staff) else None,
     )
-    text = message.masked_text or ""
-    if text:
-        routing.model_for(case.organisation).learn(text, department.name)
+    # Learnt by the city's own model when it is next retrained (routing_models.retrain_due):
+    # never in place, where the shared shipped model would carry one city's label to all.
     _event(
         by,
         case,

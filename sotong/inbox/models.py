@@ -355,3 +355,40 @@ class RoutingLabel(OrganisationOwned):
 
     def __str__(self) -> str:
         return f"{self.message_id}→{self.unit}"
+
+
+class RoutingModelVersion(OrganisationOwned):
+    """One trained version of an organisation's own routing model (see
+    ``sotong.inbox.routing_models``). Only the organisation's part is stored (the shipped
+    model it is blended with ships with Sotong): a few hundred KB of ``.npz`` bytes and a
+    JSON document, kept in the database rather than under the media directory so every
+    web and task process on every host sees the same version, activation is one
+    transaction with the file, and backups carry it."""
+
+    created_at = models.DateTimeField(_("trained"), default=timezone.now)
+    trained_on = models.PositiveIntegerField(_("trained on"), default=0)
+    # The newest label time the version learnt from (the held-out figures compare
+    # versions on labels neither learnt from).
+    data_until = models.DateTimeField(null=True, blank=True)
+    # {"held_out": n, "top1": x, "top3": x, "previous_top1": x, "previous_top3": x}
+    figures = models.JSONField(default=dict, blank=True)
+    arrays = models.BinaryField()
+    meta = models.JSONField(default=dict)
+    active = models.BooleanField(_("active"), default=False)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("routing model version")
+        verbose_name_plural = _("routing model versions")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation"],
+                condition=models.Q(active=True),
+                name="routing_model_one_active",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id}:routing:{self.pk}"

@@ -15,12 +15,14 @@ if TYPE_CHECKING:
 
 
 def model_for(organisation: Organisation) -> RoutingModel:
-    """The organisation's routing model. For now every organisation starts from the model
-    shipped with Sotong (trained on real complaints), which learns in this process from
-    staff corrections; those are also stored as ``RoutingLabel`` rows to retrain from."""
+    """The organisation's active routing model (trained on its own history, retrained from
+    its staff's corrections: ``sotong.inbox.routing_models``), or, before it has one, the
+    model shipped with Sotong (trained on real complaints). Either learns in this process
+    from corrections until the next retrain."""
+    from sotong.inbox.routing_models import active_model
     from sotong.nlp.routing import default_model
 
-    return default_model()
+    return active_model(organisation) or default_model()
 
 
 def department_for_unit(organisation: Organisation, unit: str) -> Department | None:

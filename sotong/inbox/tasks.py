@@ -51,3 +51,23 @@ def remind_and_escalate() -> dict[str, int]:
     from sotong.inbox import actions
 
     return actions.remind_and_escalate()
+
+
+@periodic(every=dt.timedelta(hours=1))
+@task(queue_name="default")
+def retrain_routing_models() -> dict[str, int]:
+    """Each organisation's routing model: retrained once a day when its history grew, and
+    sooner after many new staff corrections; activated only when not worse."""
+    from sotong.inbox import routing_models
+
+    return routing_models.retrain_due()
+
+
+@task(queue_name="default")
+def retrain_routing_model(organisation_id: int) -> bool:
+    """Retrain one organisation's model now (the settings page's button)."""
+    from sotong.core.models import Organisation
+    from sotong.inbox import routing_models
+
+    organisation = Organisation.objects.get(pk=organisation_id)
+    return routing_models.retrain(organisation).activated

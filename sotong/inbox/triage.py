@@ -6,6 +6,8 @@ is picked up by the next run."""
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -13,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from sotong.core.audit import Actor
-from sotong.core.models import Organisation
+from sotong.core.models import Department, Organisation
 from sotong.inbox import routing
 from sotong.inbox.ingest import text_hash
 from sotong.inbox.models import Case, CaseStatus, Message, Urgency
@@ -40,34 +42,62 @@ class Analysis:
 
 def analyse(organisation: Organisation, text: str) -> Analysis:
     """What triage finds in one text (no database writes)."""
-    from sotong.nlp.intent import classify
+    return analyse_many(organisation, [text])[0]
+
+
+def analyse_many(organisation: Organisation, texts: Sequence[str]) -> list[Analysis]:
+    """``analyse`` of many texts at once: Kiwi analyses them in one batch, the routing
+    model scores them in one matrix product, and each unit's department is looked up once."""
+    from sotong.nlp import tokenise
+    from sotong.nlp.intent import classify_morphemes
     from sotong.nlp.normalise import normalise
     from sotong.nlp.pii import mask
 
-    normalised = normalise(text)
-    masked = mask(normalised)
-    triage = classify(normalised)
-    suggestions: list[dict[str, object]] = []
+    normalised = [normalise(text) for text in texts]
+    masked = [mask(text) for text in normalised]
+    morphs = list(tokenise.morphemes_many(normalised))
+    triages = [classify_morphemes(text, m) for text, m in zip(normalised, morphs, strict=True)]
     # The model sees the masked text: personal data teaches it nothing about departments.
-    for suggestion in routing.model_for(organisation).suggest(masked.masked, k=SUGGESTIONS):
-        department = routing.department_for_unit(organisation, suggestion.unit)
-        suggestions.append(
-            {
-                "unit": suggestion.unit,
-                "department_id": department.pk if department else None,
-                "name": department.name if department else suggestion.unit,
-                "confidence": round(float(suggestion.confidence), 4),
-            }
+    # A text with nothing masked is the text intent was read from: its analysis serves.
+    docs = [tokenise.content_of(m) for m in morphs]
+    changed = [i for i, found in enumerate(masked) if found.masked != normalised[i]]
+    for i, doc in zip(
+        changed, tokenise.tokens_many(masked[i].masked for i in changed), strict=True
+    ):
+        docs[i] = doc
+    model = routing.model_for(organisation)
+    departments: dict[str, Department | None] = {}
+    out = []
+    for text, found, triage, suggested in zip(
+        normalised, masked, triages, model.suggest_documents(docs, k=SUGGESTIONS), strict=True
+    ):
+        suggestions: list[dict[str, object]] = []
+        for suggestion in suggested:
+            if suggestion.unit not in departments:
+                departments[suggestion.unit] = routing.department_for_unit(
+                    organisation, suggestion.unit
+                )
+            department = departments[suggestion.unit]
+            suggestions.append(
+                {
+                    "unit": suggestion.unit,
+                    "department_id": department.pk if department else None,
+                    "name": department.name if department else suggestion.unit,
+                    "confidence": round(float(suggestion.confidence), 4),
+                }
+            )
+        out.append(
+            Analysis(
+                masked_text=found.masked,
+                pii_kinds=sorted({str(span.kind) for span in found.spans}),
+                text_hash=text_hash(text),
+                intent=str(triage.intent),
+                urgency=str(triage.urgency),
+                reasons=[str(reason) for reason in triage.reasons],
+                suggestions=suggestions,
+            )
         )
-    return Analysis(
-        masked_text=masked.masked,
-        pii_kinds=sorted({str(span.kind) for span in masked.spans}),
-        text_hash=text_hash(normalised),
-        intent=str(triage.intent),
-        urgency=str(triage.urgency),
-        reasons=[str(reason) for reason in triage.reasons],
-        suggestions=suggestions,
-    )
+    return out
 
 
 def triage_message(message_id: int) -> bool:
@@ -77,23 +107,32 @@ def triage_message(message_id: int) -> bool:
         return False
     found = analyse(message.organisation, message.text or "")
     with transaction.atomic():
-        done = Message.objects.filter(pk=message.pk, triaged_at__isnull=True).update(
-            masked_text=found.masked_text,
-            pii_kinds=found.pii_kinds,
-            text_hash=found.text_hash,
-            intent=found.intent,
-            urgency=found.urgency,
-            reasons=found.reasons,
-            suggestions=found.suggestions,
-            triaged_at=timezone.now(),
-        )
-        if not done:
+        if not _store(message, found):
             return False
-        case = Case.objects.select_for_update().get(pk=message.case_id)
-        if _rank(found.urgency) > _rank(case.urgency):
-            case.urgency = found.urgency
-            case.save(update_fields=["urgency"])
     answer_from_faq(message.pk)
+    return True
+
+
+def _store(message: Message, found: Analysis, case: Case | None = None) -> bool:
+    """Write one analysis, in the caller's transaction, if no other run did first; raise
+    the case's urgency to the message's. ``case`` is the case already locked, if so."""
+    done = Message.objects.filter(pk=message.pk, triaged_at__isnull=True).update(
+        masked_text=found.masked_text,
+        pii_kinds=found.pii_kinds,
+        text_hash=found.text_hash,
+        intent=found.intent,
+        urgency=found.urgency,
+        reasons=found.reasons,
+        suggestions=found.suggestions,
+        triaged_at=timezone.now(),
+    )
+    if not done:
+        return False
+    if case is None:
+        case = Case.objects.select_for_update().get(pk=message.case_id)
+    if _rank(found.urgency) > _rank(case.urgency):
+        case.urgency = found.urgency
+        case.save(update_fields=["urgency"])
     return True
 
 
@@ -136,19 +175,67 @@ def _rank(urgency: str) -> int:
 
 
 def triage_pending(limit: int = 500) -> int:
-    """Triage the messages not yet triaged, oldest first; returns how many this run did."""
-    pending = list(
+    """Triage the messages not yet triaged, oldest first, as one batch; returns how many
+    this run did. The batch is analysed together and written in one transaction; if the
+    analysis or the write fails, each message is tried on its own, so one text the
+    analysers choke on does not hold back the others."""
+    messages = list(
         Message.objects.filter(triaged_at__isnull=True)
-        .order_by("received_at", "pk")
-        .values_list("pk", flat=True)[:limit]
+        .select_related("organisation")
+        .order_by("received_at", "pk")[:limit]
     )
-    done = 0
-    for pk in pending:
+    if not messages:
+        return 0
+    found = _analyse_batch(messages)
+    done = _store_batch([(m, found[m.pk]) for m in messages if m.pk in found])
+    for message in done:
+        if found[message.pk].intent not in AUTO_ANSWER_INTENTS:
+            continue  # answer_from_faq would say no without a query
         try:
-            done += triage_message(pk)
-        except Exception as error:  # noqa: BLE001 - any analyser bug, see below
-            # One text the analysers choke on must not stop the others; it stays
-            # untriaged (shown as being analysed) and is tried again next run. The log
-            # names the message, never its words.
-            logger.warning("message %s: triage failed (%s)", pk, type(error).__name__)
+            answer_from_faq(message.pk)
+        except Exception as error:  # noqa: BLE001 - the message is triaged; a person answers
+            logger.warning("message %s: FAQ answer failed (%s)", message.pk, type(error).__name__)
+    return len(done)
+
+
+def _analyse_batch(messages: list[Message]) -> dict[int, Analysis]:
+    by_organisation: dict[int, list[Message]] = defaultdict(list)
+    for message in messages:
+        by_organisation[message.organisation_id].append(message)
+    found: dict[int, Analysis] = {}
+    for group in by_organisation.values():
+        organisation = group[0].organisation
+        try:
+            analyses = analyse_many(organisation, [m.text or "" for m in group])
+        except Exception:  # noqa: BLE001 - find the one that fails, below
+            analyses = None
+        if analyses is not None:
+            found.update({m.pk: a for m, a in zip(group, analyses, strict=True)})
+            continue
+        for message in group:
+            try:
+                found[message.pk] = analyse(organisation, message.text or "")
+            except Exception as error:  # noqa: BLE001 - any analyser bug, see below
+                # It stays untriaged (shown as being analysed) and is tried again next
+                # run. The log names the message, never its words.
+                logger.warning("message %s: triage failed (%s)", message.pk, type(error).__name__)
+    return found
+
+
+def _store_batch(analysed: list[tuple[Message, Analysis]]) -> list[Message]:
+    """Store the analyses in one transaction; on any error, one transaction each."""
+    try:
+        with transaction.atomic():
+            cases = Case.objects.select_for_update().in_bulk({m.case_id for m, _ in analysed})
+            return [m for m, found in analysed if _store(m, found, cases[m.case_id])]
+    except Exception as error:  # noqa: BLE001 - rolled back whole: retried one by one
+        logger.warning("triage batch failed (%s): storing one by one", type(error).__name__)
+    done = []
+    for message, found in analysed:
+        try:
+            with transaction.atomic():
+                if _store(message, found):
+                    done.append(message)
+        except Exception as error:  # noqa: BLE001 - the others go on
+            logger.warning("message %s: triage failed (%s)", message.pk, type(error).__name__)
     return done

@@ -84,7 +84,19 @@ class Triage:
 def classify(text: str) -> Triage:
     """Intent (question, complaint, suggestion, opinion, praise, spam) and urgency (normal,
     high, urgent) of ``text``, with the cues that decided them."""
-    morphs = tokenise.morphemes(text)
+    return classify_morphemes(text, tokenise.morphemes(text))
+
+
+def classify_many(texts: list[str]) -> list[Triage]:
+    """``classify`` of each text, Kiwi analysing them in one batch."""
+    return [
+        classify_morphemes(text, morphs)
+        for text, morphs in zip(texts, tokenise.morphemes_many(texts), strict=True)
+    ]
+
+
+def classify_morphemes(text: str, morphs: list[tuple[str, str]]) -> Triage:
+    """``classify`` with ``text``'s morphemes already analysed (``tokenise.morphemes``)."""
     compact = text.replace(" ", "")
     forms = {form for form, _ in morphs}
     scores = dict.fromkeys(INTENTS, 0.0)

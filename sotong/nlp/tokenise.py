@@ -55,6 +55,12 @@ def _content(morphs: Iterable[tuple[str, str]]) -> list[str]:
     return out
 
 
+def content_of(morphs: Iterable[tuple[str, str]]) -> list[str]:
+    """The content tokens of morphemes already analysed (``tokens`` without a second
+    analysis, for a caller that needs both)."""
+    return _content(morphs)
+
+
 def morphemes(text: str) -> list[tuple[str, str]]:
     """Every morpheme of ``text`` as (form, Sejong tag), endings and punctuation included
     (the intent rules read sentence endings)."""

@@ -266,10 +266,16 @@ def test_a_referral_is_asked_answered_and_told(city, case, make_staff) -> None:
 
 
 def test_a_routing_correction_is_stored_as_a_label(city, case) -> None:
+    from sotong.nlp.routing import default_model
+
     message = case.messages.get()
+    shared = default_model().suggest(message.masked_text, k=3)
     actions.correct_routing(SYSTEM, message, department(city, "roads"))
     label = RoutingLabel.objects.get()
     assert (label.message, label.unit) == (message, "도로과")
+    # The shipped model all cities share is not changed by one city's label: the city's
+    # own model learns it when retrained.
+    assert default_model().suggest(message.masked_text, k=3) == shared
 
 
 def test_reminders_before_and_escalation_after_the_deadline_once(city, case, make_staff) -> None:

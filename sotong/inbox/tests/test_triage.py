@@ -71,18 +71,60 @@ def test_one_failing_message_does_not_stop_the_others(comment, monkeypatch) -> N
     comment("두 번째 글", author="2")
     ingest.ingest_pending()
     first, second = Message.objects.order_by("pk")
-    real = triage.analyse
+    real = triage.analyse_many
 
-    def chokes_on_the_first(organisation, text):
-        if text == "첫 번째 글":
+    def chokes_on_the_first(organisation, texts):
+        if "첫 번째 글" in texts:
             raise ValueError("analyser bug")
-        return real(organisation, text)
+        return real(organisation, texts)
 
-    monkeypatch.setattr(triage, "analyse", chokes_on_the_first)
+    # The batch fails as a whole, then each message is tried on its own.
+    monkeypatch.setattr(triage, "analyse_many", chokes_on_the_first)
     assert triage.triage_pending() == 1
     first.refresh_from_db()
     second.refresh_from_db()
     assert first.triaged_at is None
     assert second.triaged_at is not None
-    monkeypatch.setattr(triage, "analyse", real)
+    assert second.masked_text == "두 번째 글"
+    monkeypatch.setattr(triage, "analyse_many", real)
     assert triage.triage_pending() == 1
+    assert triage.triage_pending() == 0
+
+
+def test_a_batch_that_fails_to_store_is_stored_one_by_one(comment, monkeypatch) -> None:
+    comment("첫 번째 글", author="1")
+    comment("두 번째 글", author="2")
+    comment("세 번째 글", author="3")
+    ingest.ingest_pending()
+    first, second, third = Message.objects.order_by("pk")
+    real = triage._store
+
+    def fails_on_the_second(message, found, case=None):
+        if message.pk == second.pk:
+            raise RuntimeError("database said no")
+        return real(message, found, case)
+
+    monkeypatch.setattr(triage, "_store", fails_on_the_second)
+    assert triage.triage_pending() == 2
+    assert set(Message.objects.filter(triaged_at__isnull=False).values_list("pk", flat=True)) == {
+        first.pk,
+        third.pk,
+    }
+    monkeypatch.setattr(triage, "_store", real)
+    assert triage.triage_pending() == 1
+    assert triage.triage_pending() == 0
+
+
+def test_a_batch_analyses_each_text_as_alone(comment) -> None:
+    texts = ["가스 냄새가 나요 빨리 와주세요", "주차장 어디인가요? 010-2345-6789", "감사합니다"]
+    for number, text in enumerate(texts):
+        comment(text, author=str(number))
+    ingest.ingest_pending()
+    city = Message.objects.first().organisation
+    alone = [triage.analyse(city, text) for text in texts]
+    assert triage.analyse_many(city, texts) == alone
+    assert triage.triage_pending() == 3
+    stored = Message.objects.order_by("pk")
+    assert [m.masked_text for m in stored] == [a.masked_text for a in alone]
+    assert [m.suggestions for m in stored] == [a.suggestions for a in alone]
+    assert "010-2345-6789" not in stored[1].masked_text
