@@ -445,6 +445,19 @@ def test_the_feed_page_shows_the_staff_members_address(client, editor, band) -> 
     html = client.get(f"/calendar/feed/?channel={band.pk}").content.decode()
     address = f"http://testserver/calendar/feed/{feed_token(editor)}.ics?channel={band.pk}"
     assert f'value="{address}"' in html
+    # The same address on every visit, so a calendar subscribed to it keeps working.
+    assert feed_token(editor) == feed_token(editor)
+
+
+def test_feed_addresses_given_out_before_still_work(client, editor) -> None:
+    from django.core import signing
+
+    from sotong.publishing.calendar_views import FEED_SALT, staff_for_token
+
+    older = signing.dumps({"staff": editor.pk}, salt=FEED_SALT)
+    assert staff_for_token(older) == editor
+    assert staff_for_token(older[:-2] + "xx") is None
+    assert client.get(reverse("calendar:ics", args=[older])).status_code == 200
 
 
 def test_the_feed_is_valid_icalendar_of_what_the_staff_member_sees(
