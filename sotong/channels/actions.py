@@ -219,6 +219,12 @@ def _expires_soon(channel: Channel) -> bool:
     return expires is not None and expires - timezone.now() < REFRESH_AHEAD
 
 
+def needs_reconnect(channel: Channel, reason: str) -> None:
+    """A platform refused the channel's credential while Sotong was using it (publishing,
+    carrying an edit): the channel waits for a person to reconnect it, its owners told."""
+    _set_status(channel, ChannelStatus.NEEDS_RECONNECT, reason, None)
+
+
 def _set_status(channel: Channel, status: str, reason: str, by: Performer | None) -> None:
     if channel.status == status and channel.status_reason == reason[:300]:
         return

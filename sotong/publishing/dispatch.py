@@ -655,10 +655,10 @@ def _record_outcome(
             attempts=publication.attempts - 1,  # waiting its turn is not a failed attempt
         )
     elif isinstance(outcome, (CredentialExpired, CredentialRevoked, PermissionMissing)):
-        from sotong.channels.actions import _set_status
+        from sotong.channels.actions import needs_reconnect
 
         if not isinstance(outcome, PermissionMissing):
-            _set_status(channel, ChannelStatus.NEEDS_RECONNECT, str(outcome), None)
+            needs_reconnect(channel, str(outcome))
         state = _settle(
             publication,
             PublicationState.HELD,

@@ -350,10 +350,10 @@ def _record(
             attempts=change.attempts - 1,  # waiting its turn is not a failed attempt
         )
     if isinstance(error, (CredentialExpired, CredentialRevoked, PermissionMissing)):
-        from sotong.channels.actions import _set_status
+        from sotong.channels.actions import needs_reconnect
 
         if not isinstance(error, PermissionMissing):
-            _set_status(channel, ChannelStatus.NEEDS_RECONNECT, str(error), None)
+            needs_reconnect(channel, str(error))
         state = _settle(
             change,
             ChangeState.HELD,
