@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
@@ -515,9 +514,9 @@ def correct_routing(request: HttpRequest, message_id: int, payload: RoutingIn) -
     staff = _staff(request)
     message = _message(staff, message_id)
     department = _department_of(staff, payload.department_id, "department_id")
-    with transaction.atomic():
-        if payload.assign:
-            actions.assign(staff, message.case, department=department)
+    if payload.assign:
+        actions.route(staff, message.case, department, message=message)
+    else:
         actions.correct_routing(staff, message, department)
     # After assigning elsewhere the caller may no longer see the case.
     return _detail(staff, _case(staff, message.case_id))

@@ -732,6 +732,22 @@ def correct_routing(by: Performer, message: Message, department: Department) -> 
     return label
 
 
+@transaction.atomic
+def route(
+    by: Performer, case: Case, department: Department, *, message: Message | None = None
+) -> Case:
+    """One decision, two records: assign the case to ``department`` and label the message
+    (by default the citizen's latest) as belonging there, so the routing model learns it.
+    Both or neither: a label without the assignment would teach what nobody decided."""
+    label_for = message or case.messages.order_by("-received_at", "-pk").first()
+    if label_for is not None and label_for.case_id != case.pk:
+        raise ValidationError({"message": _("This message belongs to another case.")})
+    case = assign(by, case, department=department)
+    if label_for is not None:
+        correct_routing(by, label_for, department)
+    return case
+
+
 # -- deadlines --------------------------------------------------------------------------------
 
 

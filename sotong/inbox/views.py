@@ -347,11 +347,8 @@ def _route(request: HttpRequest, staff: Staff, case: Case) -> HttpResponse:
         organisation_id=case.organisation_id,
         is_active=True,
     )
-    latest = case.messages.order_by("-received_at", "-pk").first()
     try:
-        actions.assign(staff, case, department=department)
-        if latest is not None:
-            actions.correct_routing(staff, latest, department)
+        actions.route(staff, case, department)
     except ValidationError as error:
         for text in error.messages:
             messages.error(request, text)

@@ -278,6 +278,40 @@ def test_a_routing_correction_is_stored_as_a_label(city, case) -> None:
     assert default_model().suggest(message.masked_text, k=3) == shared
 
 
+def test_routing_a_case_assigns_it_and_labels_the_latest_message_together(city, case) -> None:
+    roads = department(city, "roads")
+    routed = actions.route(SYSTEM, case, roads)
+    assert routed.department == roads
+    label = RoutingLabel.objects.get()
+    assert (label.message, label.department) == (case.messages.get(), roads)
+
+
+def test_routing_is_all_or_nothing(city, case, monkeypatch) -> None:
+    from django.db import DatabaseError
+
+    def fail(*args: Any, **kwargs: Any) -> None:
+        raise DatabaseError("disk I/O error")
+
+    # The label is written after the assignment: when it fails, the assignment is undone.
+    monkeypatch.setattr(RoutingLabel.objects, "create", fail)
+    with pytest.raises(DatabaseError):
+        actions.route(SYSTEM, case, department(city, "roads"))
+    case.refresh_from_db()
+    assert case.department == department(city, "sewer")
+    assert not AuditEntry.objects.filter(
+        action="case.assign", after__department=department(city, "roads").pk
+    ).exists()
+
+
+def test_routing_refuses_a_message_of_another_case(city, case, comment) -> None:
+    comment("다른 글의 문의", author="6099")
+    ingest.ingest_pending()
+    stranger = Message.objects.exclude(case=case).get()
+    with pytest.raises(ValidationError):
+        actions.route(SYSTEM, case, department(city, "roads"), message=stranger)
+    assert not RoutingLabel.objects.exists()
+
+
 def test_reminders_before_and_escalation_after_the_deadline_once(city, case, make_staff) -> None:
     editor = make_staff(city, Role.PR_EDITOR, "pr")
     responder = make_staff(city, Role.DEPARTMENT_RESPONDER, "sewer")
