@@ -69,7 +69,38 @@ def record(
     after: Mapping[str, Any] | None = None,
 ) -> AuditEntry:
     """Append one entry. ``action`` is a dotted verb such as ``department.rename``."""
-    return AuditEntry.objects.create(
+    entry = build(
+        actor,
+        action,
+        target,
+        organisation=organisation,
+        department=department,
+        before=before,
+        after=after,
+    )
+    entry.save(force_insert=True)
+    return entry
+
+
+def record_many(entries: Iterable[AuditEntry]) -> None:
+    """Append entries made with ``build`` in one statement (for batch work)."""
+    from sotong.core import bulk
+
+    bulk.insert_rows(list(entries))
+
+
+def build(
+    actor: Actor,
+    action: str,
+    target: models.Model,
+    *,
+    organisation: Organisation | None,
+    department: Department | None = None,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+) -> AuditEntry:
+    """The entry ``record`` would append, not yet saved."""
+    return AuditEntry(
         organisation=organisation,
         department=department,
         actor_id=actor.user_id,

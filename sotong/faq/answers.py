@@ -118,6 +118,20 @@ def answer_for(
     return answers[0] if answers else None
 
 
+def answer_for_tokens(
+    organisation: Organisation, tokens: list[str], index: retrieval.FaqIndex | None = None
+) -> FaqAnswer | None:
+    """``answer_for`` a text already analysed into ``tokenise.tokens`` (triage's batch),
+    against ``index`` when the caller holds it for many texts."""
+    if not tokens:
+        return None
+    matches = (index or index_for(organisation)).search_tokens(tokens, k=2)
+    if not matches or not retrieval.is_confident(matches[0]):
+        return None
+    answers = _answers(organisation, matches[:1])
+    return answers[0] if answers else None
+
+
 def suggestions_for(
     organisation: Organisation, text: str, k: int = 3, *, day: dt.date | None = None
 ) -> Suggestions:

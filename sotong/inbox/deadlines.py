@@ -52,9 +52,12 @@ def remind_at(
 
 
 def schedule(
-    organisation: Organisation, kind: str, received_at: dt.datetime
+    organisation: Organisation,
+    kind: str,
+    received_at: dt.datetime,
+    calendar: BusinessCalendar | None = None,
 ) -> tuple[dt.datetime, dt.datetime]:
-    """(deadline, reminder time) of a case."""
-    calendar = calendar_for(organisation)
+    """(deadline, reminder time) of a case. Pass ``calendar`` when scheduling many."""
+    calendar = calendar or calendar_for(organisation)
     deadline = deadline_for(organisation, kind, received_at, calendar)
     return deadline, remind_at(calendar, received_at, deadline)

@@ -17,11 +17,13 @@ import logging
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from sotong.channels.models import Channel, InboundEvent
-from sotong.core import audit
+from sotong.core import audit, bulk
+from sotong.core.calendar import BusinessCalendar, calendar_for
+from sotong.core.models import Organisation
 from sotong.inbox import deadlines
 from sotong.inbox.models import (
     Case,
@@ -128,82 +130,276 @@ class _Connectors:
 
 
 def ingest_pending(limit: int = BATCH) -> IngestResult:
-    """Turn unprocessed inbound events into messages and cases, oldest first. Safe to run
-    in several workers at once and again after a crash: each event is claimed by a
-    conditional update in the transaction that creates its message."""
-    result = IngestResult()
+    """Turn unprocessed inbound events into messages and cases, oldest first, a batch at a
+    time. Safe to run in several workers at once and again after a crash: events are
+    claimed in the transaction that creates their messages, so each is taken once."""
     pending = list(
         InboundEvent.objects.filter(processed_at__isnull=True)
         .select_related("channel", "organisation")
         .order_by("received_at", "pk")[:limit]
     )
+    result = IngestResult()
+    if not pending:
+        return result
     connectors = _Connectors()
     try:
-        for event in pending:
-            _ingest_one(event, connectors, result)
+        own = _our_own(pending, connectors)
+        try:
+            _ingest_batch(pending, own, result)
+        except IntegrityError:
+            # A concurrent worker made the same citizen or case first (PostgreSQL): the
+            # batch rolled back whole, and one by one settles who made what.
+            logger.info("ingest batch of %d conflicted; taking events one by one", len(pending))
+            result = IngestResult()
+            for event in pending:
+                _ingest_one(event, event.pk in own, result)
     finally:
         connectors.close()
     return result
 
 
-def _ingest_one(event: InboundEvent, connectors: _Connectors, result: IngestResult) -> None:
-    item = item_of(event) if event.kind in set(InboundKind) else None
-    own = item is not None and (
-        Reply.objects.filter(
-            case__channel_id=event.channel_id, external_id=event.external_id
-        ).exists()
-        or connectors.is_own(event.channel, item)
+def _our_own(events: list[InboundEvent], connectors: _Connectors) -> set[int]:
+    """Events that are our own replies coming back (polled with the citizens' comments)."""
+    ids = {event.external_id for event in events}
+    sent = set(
+        Reply.objects.filter(external_id__in=ids).values_list("case__channel_id", "external_id")
     )
-    with transaction.atomic():
-        claimed = InboundEvent.objects.filter(pk=event.pk, processed_at__isnull=True).update(
-            processed_at=timezone.now()
+    own = set()
+    for event in events:
+        if event.kind not in set(InboundKind):
+            continue
+        if (event.channel_id, event.external_id) in sent or connectors.is_own(
+            event.channel, item_of(event)
+        ):
+            own.add(event.pk)
+    return own
+
+
+def _claim(events: list[InboundEvent], now: dt.datetime) -> set[int]:
+    """Mark the events processed, returning those this transaction took (another worker
+    may have taken some). One statement; both SQLite (3.35+) and PostgreSQL return rows."""
+    table = connection.ops.quote_name(InboundEvent._meta.db_table)
+    marks = ", ".join(["%s"] * len(events))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET processed_at = %s "  # noqa: S608 - names are ours, values bound
+            f"WHERE id IN ({marks}) AND processed_at IS NULL RETURNING id",
+            [now, *(event.pk for event in events)],
         )
-        if not claimed:
-            return  # another worker took it
-        if own or event.kind not in set(MessageKind):
+        return {row[0] for row in cursor.fetchall()}
+
+
+@transaction.atomic
+def _ingest_batch(events: list[InboundEvent], own: set[int], result: IngestResult) -> None:
+    now = timezone.now()
+    claimed = _claim(events, now)
+    taken = []
+    for event in events:
+        if event.pk not in claimed:
+            continue  # another worker took it
+        if event.pk in own or event.kind not in set(MessageKind):
             # Our own replies coming back, and reactions: recorded, not cases.
             result.skipped += 1
-            return
-        message = _message_for(event, result)
-    result.messages += 1
-    result.message_ids.append(message.pk)
-
-
-def _message_for(event: InboundEvent, result: IngestResult) -> Message:
-    now = timezone.now()
-    citizen, created = Citizen.objects.get_or_create(
-        channel_id=event.channel_id,
-        pseudonym=pseudonym(event.channel_id, event.author_id or f"anonymous:{event.pk}"),
-        defaults={
-            "organisation_id": event.organisation_id,
-            "handle": event.author_id or "",
-            "display_name": event.author_name or "",
-            "first_seen_at": event.received_at,
-            "last_seen_at": event.received_at,
-        },
+            continue
+        taken.append(event)
+    if not taken:
+        return
+    citizens = _citizens_for(taken)
+    cases = _cases_for(taken, citizens, now, result)
+    publications = _publications_for(taken)
+    messages = [
+        _message(
+            event,
+            cases[event.pk],
+            citizens[event.pk],
+            publications.get((event.channel_id, event.post_external_id)),
+        )
+        for event in taken
+    ]
+    bulk.insert_rows(messages)
+    bulk.insert_rows(
+        [
+            CaseEvent(
+                organisation_id=message.organisation_id,
+                case=message.case,
+                kind=CaseEventKind.MESSAGE,
+                actor_label=message.citizen.label,
+                at=message.received_at,
+                data={"message": message.pk},
+            )
+            for message in messages
+        ]
     )
-    if not created:
-        citizen.last_seen_at = max(citizen.last_seen_at, event.received_at)
+    result.messages += len(messages)
+    result.message_ids.extend(message.pk for message in messages)
+
+
+def _author_key(event: InboundEvent) -> tuple[int, str]:
+    return event.channel_id, pseudonym(event.channel_id, event.author_id or f"anonymous:{event.pk}")
+
+
+def _citizens_for(events: list[InboundEvent]) -> dict[int, Citizen]:
+    """Each event's citizen (event pk → citizen), made on first sight, last seen updated."""
+    keys = {_author_key(event) for event in events}
+    known = _load_citizens(keys)
+    new = {}
+    for event in events:
+        key = _author_key(event)
+        if key not in known and key not in new:
+            new[key] = Citizen(
+                organisation_id=event.organisation_id,
+                channel_id=event.channel_id,
+                pseudonym=key[1],
+                handle=event.author_id or "",
+                display_name=event.author_name or "",
+                first_seen_at=event.received_at,
+                last_seen_at=event.received_at,
+            )
+    if new:
+        # A unique conflict (another worker's citizen) rolls the batch back: see the caller.
+        bulk.insert_rows(list(new.values()))
+        known.update(_load_citizens(set(new)))
+    changed = {}
+    for event in events:
+        citizen = known[_author_key(event)]
+        if event.received_at > citizen.last_seen_at:
+            citizen.last_seen_at = event.received_at
+            changed[citizen.pk] = citizen
         if event.author_name and event.author_name != citizen.display_name:
             citizen.display_name = event.author_name
-            citizen.save(update_fields=["last_seen_at", "display_name"])
-        else:
-            citizen.save(update_fields=["last_seen_at"])
-    key = thread_key(event)
-    case = (
-        Case.objects.filter(citizen=citizen, thread_key=key).order_by("-opened_at", "-pk").first()
+            changed[citizen.pk] = citizen
+    if changed:
+        bulk.update_rows(list(changed.values()), ["last_seen_at", "display_name"])
+    return {event.pk: known[_author_key(event)] for event in events}
+
+
+def _load_citizens(keys: set[tuple[int, str]]) -> dict[tuple[int, str], Citizen]:
+    channel_ids = {channel_id for channel_id, _ in keys}
+    names = {name for _, name in keys}
+    return {
+        (citizen.channel_id, citizen.pseudonym): citizen
+        for citizen in Citizen.objects.filter(channel_id__in=channel_ids, pseudonym__in=names)
+        if (citizen.channel_id, citizen.pseudonym) in keys
+    }
+
+
+def _cases_for(
+    events: list[InboundEvent],
+    citizens: dict[int, Citizen],
+    now: dt.datetime,
+    result: IngestResult,
+) -> dict[int, Case]:
+    """Each event's case (event pk → case): the citizen's case on the thread, reopened if it
+    was answered or closed lately, else a new one; later events of the batch join it."""
+    threads = {(citizens[event.pk].pk, thread_key(event)) for event in events}
+    latest: dict[tuple[int, str], Case] = {}
+    for known in Case.objects.filter(
+        citizen_id__in={citizen for citizen, _ in threads},
+        thread_key__in={key for _, key in threads},
+    ).order_by("opened_at", "pk"):
+        latest[(known.citizen_id, known.thread_key)] = known
+    calendars: dict[int, BusinessCalendar] = {}
+    opened: list[Case] = []
+    reopened: set[int] = set()
+    chosen: dict[int, Case] = {}
+    for event in events:
+        thread = (citizens[event.pk].pk, thread_key(event))
+        case: Case | None = latest.get(thread)
+        if case is not None and case.pk is not None and case.is_finished:
+            finished_at = case.closed_at or case.answered_at or case.opened_at
+            if now - finished_at > REOPEN_WITHIN:
+                case = None
+            elif case.pk not in reopened:
+                _reopen(case, event.received_at, _calendar(calendars, event.organisation))
+                reopened.add(case.pk)
+                result.cases_reopened += 1
+        if case is None:
+            case = _new_case(event, citizens[event.pk], thread[1], calendars)
+            latest[thread] = case
+            opened.append(case)
+        chosen[event.pk] = case
+    if opened:
+        bulk.insert_rows(opened)
+        _record_openings(opened, events)
+        result.cases_opened += len(opened)
+    return chosen
+
+
+def _calendar(
+    calendars: dict[int, BusinessCalendar], organisation: Organisation
+) -> BusinessCalendar:
+    if organisation.pk not in calendars:
+        calendars[organisation.pk] = calendar_for(organisation)
+    return calendars[organisation.pk]
+
+
+def _new_case(
+    event: InboundEvent, citizen: Citizen, key: str, calendars: dict[int, BusinessCalendar]
+) -> Case:
+    case = Case(
+        organisation_id=event.organisation_id,
+        channel_id=event.channel_id,
+        citizen=citizen,
+        thread_key=key,
+        # A channel run by a department brings its cases to that department.
+        department_id=event.channel.department_id,
+        received_at=event.received_at,
+        opened_at=timezone.now(),
     )
-    if case is not None and case.is_finished:
-        finished_at = case.closed_at or case.answered_at or case.opened_at
-        if now - finished_at > REOPEN_WITHIN:
-            case = None
-        else:
-            _reopen(case, event.received_at)
-            result.cases_reopened += 1
-    if case is None:
-        case = _open_case(event, citizen, key)
-        result.cases_opened += 1
-    message = Message.objects.create(
+    case.deadline, case.remind_at = deadlines.schedule(
+        event.organisation, case.kind, event.received_at, _calendar(calendars, event.organisation)
+    )
+    return case
+
+
+def _record_openings(cases: list[Case], events: list[InboundEvent]) -> None:
+    channels = {event.channel_id: event.channel for event in events}
+    bulk.insert_rows(
+        [
+            CaseEvent(
+                organisation_id=case.organisation_id,
+                case=case,
+                kind=CaseEventKind.OPENED,
+                actor_label=str(SYSTEM.label),
+                at=case.received_at,
+                data={"deadline": case.deadline.isoformat(), "kind": case.kind},
+            )
+            for case in cases
+        ]
+    )
+    audit.record_many(
+        audit.build(
+            SYSTEM,
+            "case.open",
+            case,
+            organisation=channels[case.channel_id].organisation,
+            department=channels[case.channel_id].department if case.department_id else None,
+            after={"kind": case.kind, "deadline": case.deadline, "channel": case.channel_id},
+        )
+        for case in cases
+    )
+
+
+def _publications_for(events: list[InboundEvent]) -> dict[tuple[int, str], Publication]:
+    """The posts commented on, by (channel, platform id)."""
+    wanted = {(e.channel_id, e.post_external_id) for e in events if e.post_external_id}
+    if not wanted:
+        return {}
+    found = Publication.objects.filter(
+        channel_id__in={channel for channel, _ in wanted},
+        external_id__in={external for _, external in wanted},
+    )
+    return {
+        (publication.channel_id, publication.external_id): publication
+        for publication in found
+        if (publication.channel_id, publication.external_id) in wanted
+    }
+
+
+def _message(
+    event: InboundEvent, case: Case, citizen: Citizen, publication: Publication | None
+) -> Message:
+    return Message(
         organisation_id=event.organisation_id,
         event=event,
         channel_id=event.channel_id,
@@ -214,20 +410,41 @@ def _message_for(event: InboundEvent, result: IngestResult) -> Message:
         post_external_id=event.post_external_id,
         parent_external_id=event.parent_external_id,
         conversation_id=event.conversation_id,
-        publication=_publication(event),
+        publication=publication,
         text=event.text or "",
         occurred_at=event.occurred_at,
         received_at=event.received_at,
     )
-    CaseEvent.objects.create(
-        organisation_id=event.organisation_id,
-        case=case,
-        kind=CaseEventKind.MESSAGE,
-        actor_label=citizen.label,
-        at=event.received_at,
-        data={"message": message.pk},
-    )
-    return message
+
+
+def _ingest_one(event: InboundEvent, own: bool, result: IngestResult) -> None:
+    """One event in its own transaction: the fallback when a batch conflicts."""
+    try:
+        with transaction.atomic():
+            if not _claim([event], timezone.now()):
+                return  # another worker took it
+            if own or event.kind not in set(MessageKind):
+                result.skipped += 1
+                return
+            citizens = _citizens_for([event])
+            cases = _cases_for([event], citizens, timezone.now(), result)
+            message = _message(event, cases[event.pk], citizens[event.pk], _publication(event))
+            message.save(force_insert=True)
+            CaseEvent.objects.create(
+                organisation_id=event.organisation_id,
+                case=message.case,
+                kind=CaseEventKind.MESSAGE,
+                actor_label=message.citizen.label,
+                at=event.received_at,
+                data={"message": message.pk},
+            )
+    except IntegrityError:
+        # Lost a race for the citizen or the case to another worker, which committed
+        # first: the event is still unprocessed and the next round takes it.
+        logger.info("ingest of event %s conflicted; left for the next round", event.pk)
+        return
+    result.messages += 1
+    result.message_ids.append(message.pk)
 
 
 def _publication(event: InboundEvent) -> Publication | None:
@@ -238,45 +455,14 @@ def _publication(event: InboundEvent) -> Publication | None:
     ).first()
 
 
-def _open_case(event: InboundEvent, citizen: Citizen, key: str) -> Case:
-    case = Case(
-        organisation_id=event.organisation_id,
-        channel_id=event.channel_id,
-        citizen=citizen,
-        thread_key=key,
-        # A channel run by a department brings its cases to that department.
-        department_id=event.channel.department_id,
-        received_at=event.received_at,
-    )
-    case.deadline, case.remind_at = deadlines.schedule(
-        event.organisation, case.kind, event.received_at
-    )
-    case.save()
-    CaseEvent.objects.create(
-        organisation_id=event.organisation_id,
-        case=case,
-        kind=CaseEventKind.OPENED,
-        actor_label=str(SYSTEM.label),
-        at=event.received_at,
-        data={"deadline": case.deadline.isoformat(), "kind": case.kind},
-    )
-    audit.record(
-        SYSTEM,
-        "case.open",
-        case,
-        organisation=event.organisation,
-        department=case.department,
-        after={"kind": case.kind, "deadline": case.deadline, "channel": event.channel_id},
-    )
-    return case
-
-
-def _reopen(case: Case, received_at: dt.datetime) -> None:
+def _reopen(case: Case, received_at: dt.datetime, calendar: BusinessCalendar) -> None:
     """A citizen's follow-up on an answered or closed case: it runs again, with a new
     deadline counted from the follow-up."""
     before = {"status": case.status, "deadline": case.deadline}
     case.status = CaseStatus.REOPENED
-    case.deadline, case.remind_at = deadlines.schedule(case.organisation, case.kind, received_at)
+    case.deadline, case.remind_at = deadlines.schedule(
+        case.organisation, case.kind, received_at, calendar
+    )
     case.reminded_at = None
     case.escalated_at = None
     case.closed_at = None

@@ -8,21 +8,38 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from sotong.core import bulk
 from sotong.core.audit import Actor
 from sotong.core.models import Department, Organisation
 from sotong.inbox import routing
 from sotong.inbox.ingest import text_hash
 from sotong.inbox.models import Case, CaseStatus, Message, Urgency
 
+if TYPE_CHECKING:
+    from sotong.faq.answers import FaqAnswer
+    from sotong.nlp.faq import FaqIndex
+
 logger = logging.getLogger(__name__)
 
 SUGGESTIONS = 3
+# What triage writes on a message.
+STORED_FIELDS = [
+    "masked_text",
+    "pii_kinds",
+    "text_hash",
+    "intent",
+    "urgency",
+    "reasons",
+    "suggestions",
+]
 # What the FAQ may answer without a person: plain questions, not complaints or reports.
 AUTO_ANSWER_INTENTS = frozenset({"question"})
 FAQ = Actor.system("faq")
@@ -38,6 +55,8 @@ class Analysis:
     urgency: str
     reasons: list[str]
     suggestions: list[dict[str, object]]
+    # The content tokens of the masked text (for the FAQ); not stored.
+    tokens: list[str] = field(default_factory=list, compare=False)
 
 
 def analyse(organisation: Organisation, text: str) -> Analysis:
@@ -55,21 +74,21 @@ def analyse_many(organisation: Organisation, texts: Sequence[str]) -> list[Analy
 
     normalised = [normalise(text) for text in texts]
     masked = [mask(text) for text in normalised]
-    morphs = list(tokenise.morphemes_many(normalised))
-    triages = [classify_morphemes(text, m) for text, m in zip(normalised, morphs, strict=True)]
-    # The model sees the masked text: personal data teaches it nothing about departments.
-    # A text with nothing masked is the text intent was read from: its analysis serves.
+    # One Kiwi pass, over the masked text: what intent and urgency are read from has no
+    # need of personal data, and the routing model must not learn from it.
+    morphs = list(tokenise.morphemes_many(found.masked for found in masked))
+    triages = [classify_morphemes(found.masked, m) for found, m in zip(masked, morphs, strict=True)]
     docs = [tokenise.content_of(m) for m in morphs]
-    changed = [i for i, found in enumerate(masked) if found.masked != normalised[i]]
-    for i, doc in zip(
-        changed, tokenise.tokens_many(masked[i].masked for i in changed), strict=True
-    ):
-        docs[i] = doc
     model = routing.model_for(organisation)
     departments: dict[str, Department | None] = {}
     out = []
-    for text, found, triage, suggested in zip(
-        normalised, masked, triages, model.suggest_documents(docs, k=SUGGESTIONS), strict=True
+    for text, found, triage, doc, suggested in zip(
+        normalised,
+        masked,
+        triages,
+        docs,
+        model.suggest_documents(docs, k=SUGGESTIONS),
+        strict=True,
     ):
         suggestions: list[dict[str, object]] = []
         for suggestion in suggested:
@@ -95,6 +114,7 @@ def analyse_many(organisation: Organisation, texts: Sequence[str]) -> list[Analy
                 urgency=str(triage.urgency),
                 reasons=[str(reason) for reason in triage.reasons],
                 suggestions=suggestions,
+                tokens=doc,
             )
         )
     return out
@@ -142,20 +162,29 @@ def answer_from_faq(message_id: int) -> bool:
     report or a conversation already under way is for people. A reply that then fails to
     send reopens the case (``actions._not_sent``)."""
     from sotong.faq.answers import answer_for
-    from sotong.inbox import actions
 
     message = Message.objects.select_related("organisation", "channel", "case").get(pk=message_id)
-    case = message.case
-    if message.intent not in AUTO_ANSWER_INTENTS or message.urgency != Urgency.NORMAL:
-        return False
-    if case.status != CaseStatus.NEW or case.messages.count() != 1:
-        return False
-    modes = actions.reply_modes(message)
-    if not modes:
+    if not _may_answer_alone(message, message.case.messages.count()):
         return False
     found = answer_for(message.organisation, message.masked_text)
-    if found is None:
+    return found is not None and _answer(message, found)
+
+
+def _may_answer_alone(message: Message, messages_in_case: int) -> bool:
+    from sotong.inbox import actions
+
+    if message.intent not in AUTO_ANSWER_INTENTS or message.urgency != Urgency.NORMAL:
         return False
+    if message.case.status != CaseStatus.NEW or messages_in_case != 1:
+        return False
+    return bool(actions.reply_modes(message))
+
+
+def _answer(message: Message, found: FaqAnswer) -> bool:
+    from sotong.inbox import actions
+
+    case = message.case
+    modes = actions.reply_modes(message)
     with transaction.atomic():
         if not Case.objects.select_for_update().filter(pk=case.pk, status=CaseStatus.NEW).exists():
             return False  # a person took it meanwhile
@@ -168,6 +197,41 @@ def answer_from_faq(message_id: int) -> bool:
         )
         actions.close(FAQ, case)
     return True
+
+
+def _answer_batch(done: list[Message], found: dict[int, Analysis]) -> None:
+    """``answer_from_faq`` for a triaged batch: the candidates and their cases read in
+    a few queries, and the FAQ searched with the tokens triage already has."""
+    from sotong.faq.answers import answer_for_tokens, index_for
+
+    wanted = [
+        m.pk
+        for m in done
+        if found[m.pk].intent in AUTO_ANSWER_INTENTS and found[m.pk].urgency == Urgency.NORMAL
+    ]
+    if not wanted:
+        return
+    candidates = Message.objects.select_related("organisation", "channel", "case").in_bulk(wanted)
+    counts = dict(
+        Message.objects.filter(case_id__in={m.case_id for m in candidates.values()})
+        .values("case_id")
+        .annotate(n=Count("id"))
+        .values_list("case_id", "n")
+    )
+    indexes: dict[int, FaqIndex] = {}
+    for pk in wanted:
+        message = candidates[pk]
+        try:
+            if not _may_answer_alone(message, counts.get(message.case_id, 0)):
+                continue
+            organisation = message.organisation
+            if organisation.pk not in indexes:
+                indexes[organisation.pk] = index_for(organisation)
+            answer = answer_for_tokens(organisation, found[pk].tokens, indexes[organisation.pk])
+            if answer is not None:
+                _answer(message, answer)
+        except Exception as error:  # noqa: BLE001 - the message is triaged; a person answers
+            logger.warning("message %s: FAQ answer failed (%s)", pk, type(error).__name__)
 
 
 def _rank(urgency: str) -> int:
@@ -188,13 +252,7 @@ def triage_pending(limit: int = 500) -> int:
         return 0
     found = _analyse_batch(messages)
     done = _store_batch([(m, found[m.pk]) for m in messages if m.pk in found])
-    for message in done:
-        if found[message.pk].intent not in AUTO_ANSWER_INTENTS:
-            continue  # answer_from_faq would say no without a query
-        try:
-            answer_from_faq(message.pk)
-        except Exception as error:  # noqa: BLE001 - the message is triaged; a person answers
-            logger.warning("message %s: FAQ answer failed (%s)", message.pk, type(error).__name__)
+    _answer_batch(done, found)
     return len(done)
 
 
@@ -226,8 +284,7 @@ def _store_batch(analysed: list[tuple[Message, Analysis]]) -> list[Message]:
     """Store the analyses in one transaction; on any error, one transaction each."""
     try:
         with transaction.atomic():
-            cases = Case.objects.select_for_update().in_bulk({m.case_id for m, _ in analysed})
-            return [m for m, found in analysed if _store(m, found, cases[m.case_id])]
+            return _store_all(analysed)
     except Exception as error:  # noqa: BLE001 - rolled back whole: retried one by one
         logger.warning("triage batch failed (%s): storing one by one", type(error).__name__)
     done = []
@@ -238,4 +295,45 @@ def _store_batch(analysed: list[tuple[Message, Analysis]]) -> list[Message]:
                     done.append(message)
         except Exception as error:  # noqa: BLE001 - the others go on
             logger.warning("message %s: triage failed (%s)", message.pk, type(error).__name__)
+    return done
+
+
+def _store_all(analysed: list[tuple[Message, Analysis]]) -> list[Message]:
+    """``_store`` for many, in the caller's transaction: the messages are claimed in one
+    statement (those another run triaged first are left alone), written in bulk, and only
+    the cases whose urgency rises are touched."""
+    now = timezone.now()
+    table = connection.ops.quote_name(Message._meta.db_table)
+    marks = ", ".join(["%s"] * len(analysed))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET triaged_at = %s "  # noqa: S608 - names are ours, values bound
+            f"WHERE id IN ({marks}) AND triaged_at IS NULL RETURNING id",
+            [now, *(message.pk for message, _ in analysed)],
+        )
+        claimed = {row[0] for row in cursor.fetchall()}
+    done = []
+    for message, found in analysed:
+        if message.pk not in claimed:
+            continue
+        message.masked_text = found.masked_text
+        message.pii_kinds = found.pii_kinds
+        message.text_hash = found.text_hash
+        message.intent = found.intent
+        message.urgency = found.urgency
+        message.reasons = found.reasons
+        message.suggestions = found.suggestions
+        message.triaged_at = now
+        done.append(message)
+    bulk.update_rows(done, STORED_FIELDS)
+    raising = {m.case_id: m.urgency for m in done if _rank(m.urgency) > 0}
+    raised = []
+    for case in Case.objects.select_for_update().filter(pk__in=raising).order_by("pk"):
+        wanted = max(
+            (m.urgency for m in done if m.case_id == case.pk and _rank(m.urgency) > 0), key=_rank
+        )
+        if _rank(wanted) > _rank(case.urgency):
+            case.urgency = wanted
+            raised.append(case)
+    bulk.update_rows(raised, ["urgency"])
     return done

@@ -204,7 +204,12 @@ class FaqIndex:
     def search(self, text: str, k: int = 3) -> list[Match]:
         """The ``k`` best entries for ``text``, best first; entries with no word in common
         with the question are left out."""
-        query = analyse([text], known=self._bm25.document_frequency)[0]
+        return self.search_tokens(tokens_many([text])[0], k)
+
+    def search_tokens(self, tokens: list[str], k: int = 3) -> list[Match]:
+        """``search`` for a text already analysed (its ``tokenise.tokens``): triage has
+        them from its own pass and need not run Kiwi again."""
+        query = _expand(tokens, self._bm25.document_frequency)
         scores = self._bm25.scores(query)
         best: dict[object, tuple[float, int]] = {}
         for found in np.flatnonzero(scores > 0).tolist():

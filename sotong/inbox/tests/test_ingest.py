@@ -16,6 +16,8 @@ from sotong.inbox import actions, ingest
 from sotong.inbox.models import Case, CaseStatus, Citizen, Message, Reply, ReplyState
 from sotong.platforms.base import InboundItem, InboundKind
 
+from .conftest import PAGE_ID
+
 
 def test_each_event_becomes_one_message_and_one_case(comment) -> None:
     said = comment("공사 언제 끝나요? 010-1234-5678")
@@ -48,10 +50,11 @@ def test_redelivery_and_overlapping_runs_never_duplicate(channel, comment) -> No
     # Two workers picked the same pending event before either committed.
     stale = InboundEvent.objects.select_related("channel", "organisation").get(pk=event.pk)
     first = ingest.ingest_pending()
-    late = ingest.IngestResult()
-    ingest._ingest_one(stale, ingest._Connectors(), late)
+    late, late_batch = ingest.IngestResult(), ingest.IngestResult()
+    ingest._ingest_one(stale, False, late)
+    ingest._ingest_batch([stale], set(), late_batch)
     again = ingest.ingest_pending()
-    assert (first.messages, late.messages, again.messages) == (1, 0, 0)
+    assert (first.messages, late.messages, late_batch.messages, again.messages) == (1, 0, 0, 0)
     assert Message.objects.count() == 1
     assert Case.objects.count() == 1
 
@@ -171,4 +174,49 @@ def test_our_own_replies_coming_back_are_not_cases(channel, comment) -> None:
     result = ingest.ingest_pending()
     assert (result.messages, result.skipped) == (0, 3)
     assert Message.objects.count() == 1
+    assert not InboundEvent.objects.filter(processed_at__isnull=True).exists()
+
+
+def test_a_batch_groups_each_citizens_thread_into_one_case(page, post, channel, comment) -> None:
+    comment("첫 번째: 가로등이 꺼졌어요", author="6011")
+    comment("두 번째: 사진 첨부합니다", author="6011")
+    comment("다른 분의 글", author="6012")
+    other_post = str(page.add_post(PAGE_ID, "다른 게시물")["id"])
+    comment("같은 분, 다른 게시물", author="6011", on=other_post)
+    result = ingest.ingest_pending()
+    assert (result.messages, result.cases_opened) == (4, 3)
+    citizen = Citizen.objects.get(pseudonym=ingest.pseudonym(channel.pk, "6011"))
+    first_thread = Case.objects.get(citizen=citizen, thread_key=post)
+    assert [m.text for m in first_thread.messages.order_by("received_at", "pk")] == [
+        "첫 번째: 가로등이 꺼졌어요",
+        "두 번째: 사진 첨부합니다",
+    ]
+    assert Citizen.objects.count() == 2
+    assert AuditEntry.objects.filter(action="case.open").count() == 3
+    assert first_thread.events.filter(kind="message").count() == 2
+
+
+def test_a_batch_that_races_another_worker_falls_back_to_one_by_one(comment, monkeypatch) -> None:
+    comment("하수구가 막혔어요", author="6011")
+    said = comment("저도 같은 문제예요", author="6012")
+    event = InboundEvent.objects.get(external_id=said.external_id)
+    real_bulk_create = Citizen.objects.bulk_create
+
+    def other_worker_first(objs, *args, **kwargs):  # type: ignore[no-untyped-def]
+        # Another worker commits the same citizen between our lookup and our insert.
+        monkeypatch.setattr(Citizen.objects, "bulk_create", real_bulk_create)
+        Citizen.objects.create(
+            organisation_id=event.organisation_id,
+            channel_id=event.channel_id,
+            pseudonym=ingest.pseudonym(event.channel_id, "6012"),
+            first_seen_at=event.received_at,
+            last_seen_at=event.received_at,
+        )
+        return real_bulk_create(objs, *args, **kwargs)
+
+    monkeypatch.setattr(Citizen.objects, "bulk_create", other_worker_first)
+    result = ingest.ingest_pending()
+    assert (result.messages, result.cases_opened) == (2, 2)
+    assert Message.objects.count() == 2
+    assert Citizen.objects.count() == 2
     assert not InboundEvent.objects.filter(processed_at__isnull=True).exists()

@@ -104,6 +104,12 @@ def test_a_batch_that_fails_to_store_is_stored_one_by_one(comment, monkeypatch) 
             raise RuntimeError("database said no")
         return real(message, found, case)
 
+    def fails_as_a_whole(analysed):  # type: ignore[no-untyped-def]
+        # Part-way through the batch write: what it wrote must be rolled back.
+        triage._store(analysed[0][0], analysed[0][1])
+        raise RuntimeError("database said no")
+
+    monkeypatch.setattr(triage, "_store_all", fails_as_a_whole)
     monkeypatch.setattr(triage, "_store", fails_on_the_second)
     assert triage.triage_pending() == 2
     assert set(Message.objects.filter(triaged_at__isnull=False).values_list("pk", flat=True)) == {
@@ -128,3 +134,18 @@ def test_a_batch_analyses_each_text_as_alone(comment) -> None:
     assert [m.masked_text for m in stored] == [a.masked_text for a in alone]
     assert [m.suggestions for m in stored] == [a.suggestions for a in alone]
     assert "010-2345-6789" not in stored[1].masked_text
+
+
+def test_a_batch_leaves_alone_what_another_run_triaged_first(comment) -> None:
+    comment("첫 번째 글", author="1")
+    comment("두 번째 글: 화재 위험이 있어요", author="2")
+    ingest.ingest_pending()
+    first, second = Message.objects.order_by("pk")
+    found = {m.pk: triage.analyse(m.organisation, m.text) for m in (first, second)}
+    # Another worker triaged the first message after this run read it.
+    assert triage.triage_message(first.pk)
+    done = triage._store_all([(first, found[first.pk]), (second, found[second.pk])])
+    assert [m.pk for m in done] == [second.pk]
+    second.refresh_from_db()
+    assert second.masked_text == "두 번째 글: 화재 위험이 있어요"
+    assert second.case.urgency != "normal"
