@@ -184,6 +184,15 @@ class InboundEvent(OrganisationOwned):
         constraints = [
             models.UniqueConstraint(fields=["channel", "external_id"], name="inbound_event_unique"),
         ]
+        indexes = [
+            # Ingest asks for the oldest unprocessed events: the few pending among
+            # millions processed, without reading past the processed ones.
+            models.Index(
+                fields=["received_at", "id"],
+                condition=models.Q(processed_at__isnull=True),
+                name="inbound_event_pending_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.channel_id}:{self.kind}:{self.external_id}"
