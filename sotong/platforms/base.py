@@ -123,6 +123,42 @@ class Unsupported(PlatformError):
     """The platform offers no API for this."""
 
 
+class NextStep(StrEnum):
+    """What to do about a failed call that changes something on the platform (publish,
+    edit, delete, reply). Every sender decides through ``next_step``, so a post, an edit
+    and a reply meet the same error the same way."""
+
+    CHECK = "check"  # it may have happened: look on the platform before any second try
+    WAIT = "wait"  # rate limited: its turn comes after ``retry_after``; not a failed attempt
+    RECONNECT = "reconnect"  # the credential is dead: hold, the channel needs reconnecting
+    PERMISSION = "permission"  # the credential lacks a permission: hold for the owners
+    RETRY = "retry"  # passing trouble, and the call did not take effect: try again later
+    GIVE_UP = "give_up"  # passing trouble, but too many attempts already
+    FAIL = "fail"  # refused for what it is (content, a missing post): trying again won't help
+
+
+def next_step(error: PlatformError, attempts: int, max_attempts: int) -> NextStep:
+    """The step for ``error`` after ``attempts`` of ``max_attempts``. A malformed answer to a
+    call that changes something is a failure to look into, not a retry: the change may
+    have been made, and sending again could make it twice."""
+    if isinstance(error, OutcomeUnknown):
+        return NextStep.CHECK
+    if isinstance(error, RateLimited):
+        return NextStep.WAIT
+    if isinstance(error, (CredentialExpired, CredentialRevoked)):
+        return NextStep.RECONNECT
+    if isinstance(error, PermissionMissing):
+        return NextStep.PERMISSION
+    if isinstance(error, TransientError):
+        return NextStep.RETRY if attempts < max_attempts else NextStep.GIVE_UP
+    return NextStep.FAIL
+
+
+def backoff(attempts: int, first: dt.timedelta, longest: dt.timedelta) -> dt.timedelta:
+    """Doubling waits from ``first`` (after the first attempt), capped at ``longest``."""
+    return min(first * 2 ** max(attempts - 1, 0), longest)
+
+
 class WebhookRejected(Exception):
     """A webhook delivery that must not be accepted; ``reason`` is one of
     ``missing_signature``, ``bad_signature``, ``malformed``, ``unknown_account``."""

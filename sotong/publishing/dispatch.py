@@ -35,15 +35,12 @@ from sotong.platforms.base import (
     DEFAULT_TIMEOUT,
     Capability,
     Connector,
-    CredentialExpired,
-    CredentialRevoked,
+    NextStep,
     OutboundPost,
-    OutcomeUnknown,
-    PermissionMissing,
     PlatformError,
     PublishedPost,
-    RateLimited,
-    TransientError,
+    backoff,
+    next_step,
 )
 from sotong.publishing import adapt
 from sotong.publishing.actions import MAX_IMAGES_PER_POST, audit_publication, image_url, images_for
@@ -638,59 +635,7 @@ def _record_all(batch: list[_Sent]) -> list[str]:
 def _record_outcome(
     publication: Publication, outcome: PublishedPost | PlatformError, now: dt.datetime
 ) -> str:
-    channel = publication.channel
-    if isinstance(outcome, OutcomeUnknown):
-        state = _settle(
-            publication,
-            PublicationState.UNCONFIRMED,
-            reason=str(outcome)[:500],
-            next_attempt_at=now + RECONCILE_AGAIN,
-        )
-    elif isinstance(outcome, RateLimited):
-        state = _settle(
-            publication,
-            PublicationState.SCHEDULED,
-            reason=str(outcome)[:500],
-            next_attempt_at=now + dt.timedelta(seconds=outcome.retry_after),
-            attempts=publication.attempts - 1,  # waiting its turn is not a failed attempt
-        )
-    elif isinstance(outcome, (CredentialExpired, CredentialRevoked, PermissionMissing)):
-        from sotong.channels.actions import needs_reconnect
-
-        if not isinstance(outcome, PermissionMissing):
-            needs_reconnect(channel, str(outcome))
-        state = _settle(
-            publication,
-            PublicationState.HELD,
-            hold_reason=HoldReason.CHANNEL,
-            reason=str(outcome)[:500],
-        )
-        audit_publication(SYSTEM, publication, "publication.hold")
-        notifications.notify_channel_held(channel, publication.reason, publication)
-    elif isinstance(outcome, TransientError):
-        if publication.attempts >= MAX_ATTEMPTS:
-            state = _settle(
-                publication,
-                PublicationState.FAILED,
-                reason=_("Gave up after %(count)d attempts: %(reason)s")
-                % {"count": publication.attempts, "reason": outcome},
-            )
-            audit_publication(SYSTEM, publication, "publication.fail")
-            notifications.notify_publication_failed(publication)
-        else:
-            wait = min(FIRST_RETRY * 2 ** (publication.attempts - 1), LONGEST_RETRY)
-            state = _settle(
-                publication,
-                PublicationState.SCHEDULED,
-                reason=str(outcome)[:500],
-                next_attempt_at=now + wait,
-            )
-    elif isinstance(outcome, PlatformError):
-        # Rejected content, a duplicate, a missing page: trying again would not help.
-        state = _settle(publication, PublicationState.FAILED, reason=str(outcome)[:500])
-        audit_publication(SYSTEM, publication, "publication.fail")
-        notifications.notify_publication_failed(publication)
-    else:
+    if not isinstance(outcome, PlatformError):
         state = _settle(
             publication,
             PublicationState.PUBLISHED,
@@ -700,6 +645,52 @@ def _record_outcome(
             reason="",
         )
         audit_publication(SYSTEM, publication, "publication.publish")
+        return state
+    channel = publication.channel
+    reason = str(outcome)[:500]
+    step = next_step(outcome, publication.attempts, MAX_ATTEMPTS)
+    if step is NextStep.CHECK:
+        return _settle(
+            publication,
+            PublicationState.UNCONFIRMED,
+            reason=reason,
+            next_attempt_at=now + RECONCILE_AGAIN,
+        )
+    if step is NextStep.WAIT:
+        return _settle(
+            publication,
+            PublicationState.SCHEDULED,
+            reason=reason,
+            next_attempt_at=now + dt.timedelta(seconds=getattr(outcome, "retry_after", 0.0)),
+            attempts=publication.attempts - 1,  # waiting its turn is not a failed attempt
+        )
+    if step in (NextStep.RECONNECT, NextStep.PERMISSION):
+        from sotong.channels.actions import needs_reconnect
+
+        if step is NextStep.RECONNECT:
+            needs_reconnect(channel, str(outcome))
+        state = _settle(
+            publication, PublicationState.HELD, hold_reason=HoldReason.CHANNEL, reason=reason
+        )
+        audit_publication(SYSTEM, publication, "publication.hold")
+        notifications.notify_channel_held(channel, publication.reason, publication)
+        return state
+    if step is NextStep.RETRY:
+        return _settle(
+            publication,
+            PublicationState.SCHEDULED,
+            reason=reason,
+            next_attempt_at=now + backoff(publication.attempts, FIRST_RETRY, LONGEST_RETRY),
+        )
+    if step is NextStep.GIVE_UP:
+        reason = _("Gave up after %(count)d attempts: %(reason)s") % {
+            "count": publication.attempts,
+            "reason": outcome,
+        }
+    # Rejected content, a duplicate, a missing page: trying again would not help.
+    state = _settle(publication, PublicationState.FAILED, reason=reason[:500])
+    audit_publication(SYSTEM, publication, "publication.fail")
+    notifications.notify_publication_failed(publication)
     return state
 
 

@@ -31,15 +31,12 @@ from sotong.core.roles import Capability as Permission
 from sotong.notifications import actions as notifications
 from sotong.platforms.base import (
     Capability,
-    CredentialExpired,
-    CredentialRevoked,
+    NextStep,
     NotFound,
     OutboundPost,
-    OutcomeUnknown,
-    PermissionMissing,
     PlatformError,
-    RateLimited,
-    TransientError,
+    backoff,
+    next_step,
 )
 from sotong.publishing import adapt
 from sotong.publishing.actions import MAX_IMAGES_PER_POST, image_url, images_for
@@ -332,7 +329,8 @@ def _record(
     if error is None:
         _done(SYSTEM, change, url=new_url)
         return ChangeState.DONE
-    if isinstance(error, OutcomeUnknown):
+    step = next_step(error, change.attempts, MAX_ATTEMPTS)
+    if step is NextStep.CHECK:
         state = _settle(
             change,
             ChangeState.UNCONFIRMED,
@@ -341,25 +339,25 @@ def _record(
         )
         notifications.notify_change_unconfirmed(change)
         return state
-    if isinstance(error, RateLimited):
+    if step is NextStep.WAIT:
         return _settle(
             change,
             ChangeState.PENDING,
             reason=str(error)[:500],
-            next_attempt_at=now + dt.timedelta(seconds=error.retry_after),
+            next_attempt_at=now + dt.timedelta(seconds=getattr(error, "retry_after", 0.0)),
             attempts=change.attempts - 1,  # waiting its turn is not a failed attempt
         )
-    if isinstance(error, (CredentialExpired, CredentialRevoked, PermissionMissing)):
+    if step in (NextStep.RECONNECT, NextStep.PERMISSION):
         from sotong.channels.actions import needs_reconnect
 
-        if not isinstance(error, PermissionMissing):
+        if step is NextStep.RECONNECT:
             needs_reconnect(channel, str(error))
         state = _settle(
             change,
             ChangeState.HELD,
             reason=(
                 _("The channel needs reconnecting: %(reason)s") % {"reason": error}
-                if not isinstance(error, PermissionMissing)
+                if step is NextStep.RECONNECT
                 else _("The channel lacks a permission: %(reason)s") % {"reason": error}
             )[:500],
         )
@@ -367,12 +365,14 @@ def _record(
         _audit(SYSTEM, change, "publication_change.hold")
         notifications.notify_change_held(change, str(error))
         return state
-    if isinstance(error, TransientError) and change.attempts < MAX_ATTEMPTS:
-        wait = min(FIRST_RETRY * 2 ** (change.attempts - 1), LONGEST_RETRY)
+    if step is NextStep.RETRY:
         return _settle(
-            change, ChangeState.PENDING, reason=str(error)[:500], next_attempt_at=now + wait
+            change,
+            ChangeState.PENDING,
+            reason=str(error)[:500],
+            next_attempt_at=now + backoff(change.attempts, FIRST_RETRY, LONGEST_RETRY),
         )
-    if isinstance(error, TransientError):
+    if step is NextStep.GIVE_UP:
         reason = _("Gave up after %(count)d attempts: %(reason)s") % {
             "count": change.attempts,
             "reason": error,
