@@ -12,21 +12,34 @@ from sotong.core.scheduler import periodic
 INGEST_EVERY = dt.timedelta(seconds=5)
 
 
+# One run drains what is waiting, batch after batch, for at most this long; what a burst
+# leaves after that is the next run's (runs may overlap: each batch is claimed).
+DRAIN_FOR = dt.timedelta(seconds=30)
+
+
 @periodic(every=INGEST_EVERY)
 @task(queue_name="default")
 def process_inbox() -> dict[str, int]:
     """Messages from new inbound events, then triage of every message not triaged yet
-    (including any a worker that died mid-triage left behind)."""
+    (including any a worker that died mid-triage left behind), a batch of each at a time
+    until nothing is waiting."""
+    import time
+
     from sotong.inbox import ingest, triage
 
-    result = ingest.ingest_pending()
-    return {
-        "messages": result.messages,
-        "skipped": result.skipped,
-        "cases_opened": result.cases_opened,
-        "cases_reopened": result.cases_reopened,
-        "triaged": triage.triage_pending(),
-    }
+    totals = {"messages": 0, "skipped": 0, "cases_opened": 0, "cases_reopened": 0, "triaged": 0}
+    stop_at = time.monotonic() + DRAIN_FOR.total_seconds()
+    while True:
+        result = ingest.ingest_pending(limit=ingest.BATCH)
+        triaged = triage.triage_pending(limit=triage.BATCH)
+        totals["messages"] += result.messages
+        totals["skipped"] += result.skipped
+        totals["cases_opened"] += result.cases_opened
+        totals["cases_reopened"] += result.cases_reopened
+        totals["triaged"] += triaged
+        busy = result.messages + result.skipped >= ingest.BATCH or triaged >= triage.BATCH
+        if not busy or time.monotonic() >= stop_at:
+            return totals
 
 
 @task(queue_name="platform")

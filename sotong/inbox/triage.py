@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SUGGESTIONS = 3
+# How many messages one triage round takes.
+BATCH = 500
 # What triage writes on a message.
 STORED_FIELDS = [
     "masked_text",
@@ -238,7 +240,7 @@ def _rank(urgency: str) -> int:
     return URGENCY_ORDER.index(urgency) if urgency in URGENCY_ORDER else 0
 
 
-def triage_pending(limit: int = 500) -> int:
+def triage_pending(limit: int = BATCH) -> int:
     """Triage the messages not yet triaged, oldest first, as one batch; returns how many
     this run did. The batch is analysed together and written in one transaction; if the
     analysis or the write fails, each message is tried on its own, so one text the

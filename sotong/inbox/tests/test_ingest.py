@@ -220,3 +220,16 @@ def test_a_batch_that_races_another_worker_falls_back_to_one_by_one(comment, mon
     assert Message.objects.count() == 2
     assert Citizen.objects.count() == 2
     assert not InboundEvent.objects.filter(processed_at__isnull=True).exists()
+
+
+def test_one_inbox_run_drains_a_burst_batch_after_batch(comment, monkeypatch) -> None:
+    from sotong.inbox import tasks, triage
+
+    for number in range(5):
+        comment(f"{number}번째 문의입니다", author=str(7000 + number))
+    monkeypatch.setattr(ingest, "BATCH", 2)
+    monkeypatch.setattr(triage, "BATCH", 2)
+    totals = tasks.process_inbox.call()
+    assert (totals["messages"], totals["triaged"]) == (5, 5)
+    assert not InboundEvent.objects.filter(processed_at__isnull=True).exists()
+    assert not Message.objects.filter(triaged_at__isnull=True).exists()
