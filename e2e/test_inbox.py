@@ -65,6 +65,10 @@ def test_a_band_comment_is_triaged_assigned_answered_and_closed(page: Page, serv
     expect(page).to_have_url(re.compile(r"/inbox/cases/\d+/$"))
     expect(page.get_by_role("heading", name=re.compile(r"민원 #\d+"))).to_be_visible()
     expect(page.locator("#triage-intent")).not_to_have_text("—")
+    # 하수구 is one of 하수도과's duties (사무분장): suggested first, and the page says why.
+    first = page.locator("ul.suggestions li").first
+    expect(first).to_contain_text("하수도과")
+    expect(first).to_contain_text("사무분장: 하수구")
     assert "010-2345-6789" not in page.content()
     assert_accessible(page)
 

@@ -1,11 +1,13 @@
 """The inbox in the JSON API: cases (list, detail, original words on request), what staff
-do on them (assign, status, kind, note, reply, close, reopen, refer, satisfaction), on
-referrals, replies and messages, and the FAQ's drafts. Thin like the publishing API: rows
+do on them (assign, status, kind, note, reply, close, reopen, refer, satisfaction, mark
+sensitive), canned responses offered on a case, replies waiting for approval (approve,
+return, resubmit), on referrals, replies and messages, and the FAQ's drafts. Thin like the publishing API: rows
 are looked up through the scoped selectors (404 outside the caller's department) and the
 inbox actions check permissions and rules (their Korean messages are the 400s)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, cast
 
 from django.core.exceptions import ValidationError
@@ -14,7 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
 from sotong.api.errors import ApiError, ErrorOut
@@ -46,7 +48,7 @@ from sotong.api.inbox_schemas import (
 from sotong.api.schemas import ChannelRef, DepartmentOut
 from sotong.core.models import Department, Staff
 from sotong.faq import answers as faq_answers
-from sotong.inbox import actions, selectors
+from sotong.inbox import actions, canned, selectors
 from sotong.inbox.models import (
     Case,
     CaseEvent,
@@ -136,6 +138,7 @@ def _reply(answer: Reply) -> ReplyOut:
         public=answer.public,
         state=answer.state,
         reason=answer.reason,
+        review_comment=answer.review_comment,
         attempts=answer.attempts,
         by=_name(answer.by),
         created_at=_local(answer.created_at),
@@ -204,6 +207,9 @@ def _detail(staff: Staff, case: Case) -> CaseDetail:
         closed_at=_local(case.closed_at),
         satisfaction=case.satisfaction,
         satisfaction_comment=case.satisfaction_comment,
+        sensitive=case.is_sensitive,
+        sensitivity=case.sensitivity,
+        sensitivity_reason=case.sensitivity_reason,
         may_see_personal_data=actions.may_see_personal_data(staff, case),
     )
 
@@ -520,6 +526,192 @@ def correct_routing(request: HttpRequest, message_id: int, payload: RoutingIn) -
         actions.correct_routing(staff, message, department)
     # After assigning elsewhere the caller may no longer see the case.
     return _detail(staff, _case(staff, message.case_id))
+
+
+# -- canned responses, sensitive cases, reply approval --------------------------------------------
+
+
+class CannedOut(Schema):
+    id: int
+    title: str
+    body: str = Field(
+        description="With its placeholders: {시민}, {부서}, {기한}, {담당자}, {기관}."
+    )
+    department: DepartmentOut | None = Field(description="None: shared by the whole city.")
+    use_count: int
+
+
+class RenderIn(Schema):
+    public: bool = Field(
+        True, description="For a public reply the citizen's name is masked (홍*동)."
+    )
+
+
+class RenderedOut(Schema):
+    canned: int
+    title: str
+    text: str = Field(description="Filled in for the case, ready for the reply text.")
+
+
+class SensitivityIn(Schema):
+    sensitivity: str = Field(
+        max_length=20,
+        description="marked (sensitive), cleared (not sensitive) or auto (sensitive while "
+        "triage urgency is high or urgent).",
+        examples=["marked"],
+    )
+    reason: str = Field(max_length=2000, description="Why (required, at most 300 characters).")
+
+
+class SensitivityOut(Schema):
+    case: int
+    sensitivity: str
+    sensitive: bool = Field(description="Whether replies on the case now wait for approval.")
+    reason: str
+
+
+class ReturnIn(Schema):
+    comment: str = Field(max_length=100_000, description="What should change (required).")
+
+
+class ResubmitIn(Schema):
+    text: str = Field(max_length=100_000)
+
+
+class ReviewedReplyOut(ReplyOut):
+    case: int
+    purpose: str = Field(description="answer, or survey (the satisfaction question).")
+    submitted_by: str | None = Field(description="Who last wrote or edited the text.")
+    reviewed_by: str | None
+    reviewed_at: dt.datetime | None
+
+
+def _reviewed(answer: Reply) -> ReviewedReplyOut:
+    return ReviewedReplyOut(
+        **_reply(answer).dict(),
+        case=answer.case_id,
+        purpose=answer.purpose,
+        submitted_by=_name(answer.submitted_by),
+        reviewed_by=_name(answer.reviewed_by),
+        reviewed_at=_local(answer.reviewed_at),
+    )
+
+
+def _reply_of(staff: Staff, reply_id: int) -> Reply:
+    replies = Reply.objects.for_staff(staff).select_related(
+        "case", "by", "submitted_by", "reviewed_by"
+    )
+    return get_object_or_404(replies, pk=reply_id)
+
+
+@router.get(
+    "/cases/{case_id}/canned-responses",
+    response={200: list[CannedOut], **documented(404)},
+    summary="Canned responses offered on a case / 상용 답변 목록",
+    description="The active ones shared by the city, the case's department's and your own "
+    "department's, by title.",
+)
+def canned_responses(request: HttpRequest, case_id: int) -> list[CannedOut]:
+    staff = _staff(request)
+    case = _case(staff, case_id)
+    return [
+        CannedOut(
+            id=entry.pk,
+            title=entry.title,
+            body=entry.body,
+            department=_department(entry.department),
+            use_count=entry.use_count,
+        )
+        for entry in canned.for_case(staff, case)
+    ]
+
+
+@router.post(
+    "/cases/{case_id}/canned-responses/{canned_id}/render",
+    response={200: RenderedOut, **documented(403, 404, 422)},
+    summary="Fill a canned response in for a case / 상용 답변 채우기",
+    description="The placeholders filled from the case, as the reply form inserts it; counts "
+    "as one use. For staff who may reply on the case (403 otherwise).",
+)
+def render_canned(
+    request: HttpRequest, case_id: int, canned_id: int, payload: RenderIn
+) -> RenderedOut:
+    staff = _staff(request)
+    case = _case(staff, case_id)
+    entry = get_object_or_404(canned.for_case(staff, case), pk=canned_id)
+    text = canned.insert(staff, entry, case, public=payload.public)
+    return RenderedOut(canned=entry.pk, title=entry.title, text=text)
+
+
+@router.post(
+    "/cases/{case_id}/sensitivity",
+    response={200: SensitivityOut, **documented(400, 403, 404, 422)},
+    summary="Mark a case sensitive or not / 민감 민원 지정",
+    description="Replies on a sensitive case wait for a PR editor's approval before they are "
+    "sent. The PR office decides; the reason is required and kept on the timeline.",
+)
+def set_sensitivity(request: HttpRequest, case_id: int, payload: SensitivityIn) -> SensitivityOut:
+    staff = _staff(request)
+    case = actions.set_sensitivity(
+        staff, _case(staff, case_id), payload.sensitivity, payload.reason
+    )
+    return SensitivityOut(
+        case=case.pk,
+        sensitivity=case.sensitivity,
+        sensitive=case.is_sensitive,
+        reason=case.sensitivity_reason,
+    )
+
+
+@router.get(
+    "/replies/awaiting-approval",
+    response={200: list[ReviewedReplyOut], **documented()},
+    summary="Replies awaiting approval / 승인 대기 답변",
+    description="Replies on sensitive cases you see, waiting for a PR editor, oldest first.",
+)
+def awaiting_approval(request: HttpRequest) -> list[ReviewedReplyOut]:
+    staff = _staff(request)
+    replies = actions.awaiting_approval(staff).select_related("submitted_by", "reviewed_by")
+    return [_reviewed(answer) for answer in replies[:MAX_PAGE]]
+
+
+@router.post(
+    "/replies/{reply_id}/approve",
+    response={200: ReviewedReplyOut, **documented(400, 403, 404)},
+    summary="Approve a reply on a sensitive case / 답변 승인",
+    description="It is then sent as any reply is. For PR editors (APPROVE_POSTS); not the "
+    "reply's writer, unless they are the city's only approver (400).",
+)
+def approve_reply(request: HttpRequest, reply_id: int) -> ReviewedReplyOut:
+    staff = _staff(request)
+    answer = actions.approve_reply(staff, _reply_of(staff, reply_id))
+    return _reviewed(_reply_of(staff, answer.pk))
+
+
+@router.post(
+    "/replies/{reply_id}/return",
+    response={200: ReviewedReplyOut, **documented(400, 403, 404, 422)},
+    summary="Return a reply for changes / 답변 반려",
+    description="With a comment saying what should change; the writer is told, and edits "
+    "and resubmits it.",
+)
+def return_reply(request: HttpRequest, reply_id: int, payload: ReturnIn) -> ReviewedReplyOut:
+    staff = _staff(request)
+    answer = actions.return_reply(staff, _reply_of(staff, reply_id), payload.comment)
+    return _reviewed(_reply_of(staff, answer.pk))
+
+
+@router.post(
+    "/replies/{reply_id}/resubmit",
+    response={200: ReviewedReplyOut, **documented(400, 403, 404, 422)},
+    summary="Edit and resubmit a returned reply / 답변 재상신",
+    description="It waits for approval again (or is sent at once if the case is no longer "
+    "sensitive).",
+)
+def resubmit_reply(request: HttpRequest, reply_id: int, payload: ResubmitIn) -> ReviewedReplyOut:
+    staff = _staff(request)
+    answer = actions.resubmit_reply(staff, _reply_of(staff, reply_id), payload.text)
+    return _reviewed(_reply_of(staff, answer.pk))
 
 
 # -- FAQ --------------------------------------------------------------------------------------

@@ -89,8 +89,12 @@ class ReplyOut(Schema):
     message: int
     text: str
     public: bool
-    state: str = Field(description="pending (being sent), sent or failed.")
+    state: str = Field(
+        description="awaiting_approval (on a sensitive case, until a PR editor approves), "
+        "returned (sent back to be changed), pending (being sent), sent or failed."
+    )
     reason: str = Field(description="Why it failed or waits, in the platform's words.")
+    review_comment: str = Field(description="What the approver asked to change, if returned.")
     attempts: int
     by: str | None
     created_at: dt.datetime
@@ -122,6 +126,13 @@ class CaseDetail(CaseSummary):
     closed_at: dt.datetime | None
     satisfaction: int | None
     satisfaction_comment: str
+    sensitive: bool = Field(
+        description="Replies on the case wait for a PR editor's approval before they are sent."
+    )
+    sensitivity: str = Field(
+        description="auto (sensitive while triage finds high urgency), marked or cleared."
+    )
+    sensitivity_reason: str
     may_see_personal_data: bool = Field(
         description="Whether GET /cases/{id}/original is open to you."
     )

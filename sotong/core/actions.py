@@ -25,6 +25,7 @@ from sotong.core.models import (
     DepartmentAlias,
     Organisation,
     Staff,
+    parse_duties,
 )
 from sotong.core.permissions import Performer, actor_of, require
 from sotong.core.roles import Capability, Role
@@ -42,6 +43,7 @@ class DepartmentSpec:
     kind: str
     parent_code: str | None = None
     aliases: Sequence[str] = ()
+    duties: Sequence[str] = ()
 
 
 @transaction.atomic
@@ -79,6 +81,7 @@ def create_organisation(
             kind=spec.kind,
             parent=parent,
             aliases=spec.aliases,
+            duties=spec.duties,
         )
     # The topic tags posts start with (관광, 축제, …); the organisation edits them later.
     from sotong.publishing.actions import add_default_topics
@@ -128,12 +131,19 @@ def create_department(
     kind: str,
     parent: Department | None = None,
     aliases: Iterable[str] = (),
+    duties: Iterable[str] = (),
 ) -> Department:
     require(by, Capability.MANAGE_DEPARTMENTS, organisation)
     if parent is not None and parent.organisation_id != organisation.pk:
         raise ValidationError({"parent": _("The parent belongs to another organisation.")})
+    keywords = _duties(",".join(duties))
     department = Department(
-        organisation=organisation, code=code, name=name.strip(), kind=kind, parent=parent
+        organisation=organisation,
+        code=code,
+        name=name.strip(),
+        kind=kind,
+        parent=parent,
+        duties="\n".join(keywords),
     )
     department.full_clean()
     department.save()
@@ -153,7 +163,41 @@ def create_department(
             "kind": kind,
             "parent": parent.pk if parent else None,
             "aliases": list(aliases),
+            "duties": keywords,
         },
+    )
+    return department
+
+
+def _duties(text: str) -> list[str]:
+    try:
+        return parse_duties(text)
+    except ValidationError as error:
+        raise ValidationError({"duties": error.error_list}) from None
+
+
+@transaction.atomic
+def set_department_duties(by: Performer, department: Department, text: str) -> Department:
+    """Replace a department's duty keywords (사무분장) with those in ``text`` (one per line
+    or comma-separated). Stored one per line, without repeats; routing reads them for the
+    next message triaged."""
+    require(by, Capability.MANAGE_DEPARTMENTS, department.organisation_id)
+    keywords = _duties(text)
+    department = Department.objects.select_for_update().get(pk=department.pk)
+    before = department.duty_keywords
+    if keywords == before:
+        return department
+    department.duties = "\n".join(keywords)
+    department.full_clean()
+    department.save(update_fields=["duties"])
+    audit.record(
+        actor_of(by),
+        "department.duties",
+        department,
+        organisation=department.organisation,
+        department=department,
+        before={"duties": before},
+        after={"duties": keywords},
     )
     return department
 

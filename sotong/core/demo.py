@@ -21,7 +21,8 @@ DEMO_PASSWORD = "sotong-demo-2026"  # noqa: S105 - printed to the operator; demo
 
 
 def load_department_specs(source: str | None = None) -> list[actions.DepartmentSpec]:
-    """Department specs from a JSON file (list of {code, name, kind, parent?, aliases?});
+    """Department specs from a JSON file (list of {code, name, kind, parent?, aliases?,
+    duties?});
     by default the Suncheon template shipped with Sotong."""
     if source is None:
         text = (
@@ -40,6 +41,7 @@ def load_department_specs(source: str | None = None) -> list[actions.DepartmentS
             kind=row["kind"],
             parent_code=row.get("parent"),
             aliases=tuple(row.get("aliases", ())),
+            duties=tuple(row.get("duties", ())),
         )
         for row in rows
     ]
@@ -101,6 +103,7 @@ def seed_demo(progress: Callable[[str], None] = lambda step: None) -> Organisati
                 departments=load_department_specs(),
             )
         departments = {d.code: d for d in Department.objects.filter(organisation=organisation)}
+        _fill_duties(actor, departments)
         user_model = get_user_model()
         for person in demo_staff():
             progress(person.username)
@@ -125,6 +128,15 @@ def seed_demo(progress: Callable[[str], None] = lambda step: None) -> Organisati
 
         seed_demo_faq(organisation, actor, progress)
     return organisation
+
+
+def _fill_duties(actor: Actor, departments: dict[str, Department]) -> None:
+    """Give a demo city made before departments had duties the template's; duties someone
+    has set are kept."""
+    for spec in load_department_specs():
+        department = departments.get(spec.code)
+        if department is not None and spec.duties and not department.duties:
+            actions.set_department_duties(actor, department, "\n".join(spec.duties))
 
 
 def simulator_url() -> str:

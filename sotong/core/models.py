@@ -4,6 +4,7 @@ audit log; plus the system tables the scheduler and workers coordinate through."
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -60,6 +61,73 @@ class DepartmentKind(models.TextChoices):
     TEAM = "team", _("Team (팀)")
 
 
+# 사무분장: the duty keywords a department is known for, which route citizens' messages
+# to it ahead of the routing model (a city's own units, not the training city's).
+DUTIES_MAX = 60
+DUTY_MAX_LENGTH = 20
+_DUTY_SEPARATORS = re.compile(r"[,，、]")
+
+
+def parse_duties(text: str) -> list[str]:
+    """The duty keywords in ``text`` (one per line or comma-separated), in order, without
+    repeats. Blank lines are skipped; an empty item between commas is an error, as are
+    too many or too long keywords (``ValidationError`` with every problem, in Korean)."""
+    keywords: list[str] = []
+    seen: set[str] = set()
+    errors: list[ValidationError] = []
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        if not line.strip():
+            continue
+        for item in _DUTY_SEPARATORS.split(line):
+            keyword = " ".join(item.split())
+            if not keyword:
+                errors.append(
+                    ValidationError(
+                        _("Line %(line)s has an empty keyword: remove the extra comma."),
+                        code="empty",
+                        params={"line": number},
+                    )
+                )
+                continue
+            if len(keyword) > DUTY_MAX_LENGTH:
+                errors.append(
+                    ValidationError(
+                        _("“%(keyword)s” is too long: a keyword has at most %(max)s characters."),
+                        code="too_long",
+                        params={"keyword": keyword, "max": DUTY_MAX_LENGTH},
+                    )
+                )
+                continue
+            if keyword.casefold() not in seen:
+                seen.add(keyword.casefold())
+                keywords.append(keyword)
+    if len(keywords) > DUTIES_MAX:
+        errors.append(
+            ValidationError(
+                _("%(count)s keywords is too many: at most %(max)s."),
+                code="too_many",
+                params={"count": len(keywords), "max": DUTIES_MAX},
+            )
+        )
+    if errors:
+        raise ValidationError(errors)
+    return keywords
+
+
+def split_duties(text: str) -> list[str]:
+    """The keywords of stored duties, read leniently: empty items skipped (a row written
+    around the validation, e.g. by a data migration, still routes by what it has)."""
+    return [
+        " ".join(item.split())
+        for item in _DUTY_SEPARATORS.split((text or "").replace("\n", ","))
+        if item.strip()
+    ]
+
+
+def validate_duties(text: str) -> None:
+    parse_duties(text)
+
+
 class Department(OrganisationOwned):
     """A unit of the city. ``code`` is its stable id: it survives renames and merges,
     so history keeps counting for the department (through ``successor`` after a merge)."""
@@ -85,6 +153,16 @@ class Department(OrganisationOwned):
         help_text=_("Set when this department was merged into another."),
     )
     is_active = models.BooleanField(_("active"), default=True)
+    duties = models.TextField(
+        _("duties (사무분장)"),
+        blank=True,
+        default="",
+        validators=[validate_duties],
+        help_text=_(
+            "Keywords of this department's work, one per line or comma-separated, e.g. 하수구, "
+            "맨홀, 악취. A message that mentions one is suggested to this department first."
+        ),
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
 
     class Meta:
@@ -102,6 +180,10 @@ class Department(OrganisationOwned):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def duty_keywords(self) -> list[str]:
+        return split_duties(self.duties)
 
     def current(self) -> Department:
         """The department that carries this one's work today (follows merges)."""

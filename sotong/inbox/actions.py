@@ -19,6 +19,7 @@ from functools import partial
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -41,11 +42,20 @@ from sotong.inbox.models import (
     Referral,
     ReferralState,
     Reply,
+    ReplyPurpose,
     ReplyState,
     RoutingLabel,
+    SatisfactionSurvey,
+    Sensitivity,
+    SurveyAnswerSource,
 )
 from sotong.notifications import actions as notifications
-from sotong.platforms.base import Capability, OutcomeUnknown, PlatformError
+from sotong.platforms.base import (
+    Capability,
+    NextStep,
+    PlatformError,
+    next_step,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +76,7 @@ MAX_REPLY_ATTEMPTS = len(REPLY_RETRY_AFTER) + 1
 REPLY_CLAIM = dt.timedelta(minutes=5)
 MAX_NOTE = 5000
 MAX_REPLY = 2000
+MAX_SATISFACTION_COMMENT = 2000
 
 
 # -- permission and scope -------------------------------------------------------------------
@@ -337,20 +348,59 @@ def reopen(by: Performer, case: Case) -> Case:
 
 
 @transaction.atomic
-def record_satisfaction(by: Performer, case: Case, score: int, comment: str = "") -> Case:
-    """The citizen's satisfaction with the answer (1–5), as they gave it on the channel."""
+def record_satisfaction(
+    by: Performer,
+    case: Case,
+    score: int,
+    comment: str = "",
+    *,
+    source: str = SurveyAnswerSource.STAFF,
+) -> Case:
+    """The citizen's satisfaction with the answer (1–5): as staff heard it (they may
+    correct it later), or as the citizen gave it on the survey page or by writing back on
+    the channel (``sotong.inbox.satisfaction``), which the citizen can do once. Either
+    way the case's survey counts as answered, so the citizen is not asked again."""
     _require(by, case, *HANDLE)
-    if not 1 <= score <= 5:
+    if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
         raise ValidationError({"score": _("Satisfaction is from 1 to 5.")})
+    if source not in SurveyAnswerSource.values:
+        raise ValidationError({"source": _("Unknown source of the answer.")})
+    comment = comment.strip()
+    if len(comment) > MAX_SATISFACTION_COMMENT:
+        raise ValidationError(
+            {
+                "comment": _("A comment is at most %(max)d characters.")
+                % {"max": MAX_SATISFACTION_COMMENT}
+            }
+        )
     case = _locked(case)
+    survey = SatisfactionSurvey.objects.select_for_update().filter(case=case).first()
+    if source != SurveyAnswerSource.STAFF and survey is not None and survey.answered_at:
+        raise ValidationError(_("This survey has been answered already. Thank you."))
+    now = timezone.now()
     before = {"satisfaction": case.satisfaction}
     case.satisfaction = score
-    case.satisfaction_comment = comment.strip()[:2000]
+    case.satisfaction_comment = comment
     case.save(update_fields=["satisfaction", "satisfaction_comment"])
+    if survey is not None and survey.answered_at is None:
+        survey.answered_at = now
+        survey.answered_via = source
+        survey.save(update_fields=["answered_at", "answered_via"])
     _event(
-        by, case, CaseEventKind.SATISFACTION, text=case.satisfaction_comment, data={"score": score}
+        by,
+        case,
+        CaseEventKind.SATISFACTION,
+        text=case.satisfaction_comment,
+        data={"score": score, "source": source},
     )
-    _audit(by, "case.satisfaction", case, case, before=before, after={"satisfaction": score})
+    _audit(
+        by,
+        "case.satisfaction",
+        case,
+        case,
+        before=before,
+        after={"satisfaction": score, "source": source, "comment_length": len(comment)},
+    )
     return case
 
 
@@ -510,23 +560,47 @@ def reply(
                 % {"mode": _mode_label(modes[0])}
             }
         )
+    from sotong.inbox import satisfaction
+
+    text = satisfaction.with_survey_link(case, message, text)
+    # Read now, not from the caller's copy: a case marked sensitive a moment ago counts.
+    waiting = Case.objects.only("sensitivity", "urgency").get(pk=case.pk).is_sensitive
+    staff = by if isinstance(by, Staff) else None
     answer = Reply.objects.create(
         organisation_id=case.organisation_id,
         case=case,
         message=message,
         text=text,
         public=public,
-        by=by if isinstance(by, Staff) else None,
+        by=staff,
+        submitted_by=staff,
+        state=ReplyState.AWAITING_APPROVAL if waiting else ReplyState.PENDING,
     )
-    _event(by, case, CaseEventKind.REPLY, text=text, data={"reply": answer.pk, "public": public})
+    _event(
+        by,
+        case,
+        CaseEventKind.REPLY,
+        text=text,
+        data={"reply": answer.pk, "public": public, "awaiting_approval": waiting},
+    )
     _audit(
         by,
         "reply.create",
         answer,
         case,
-        after={"case": case.pk, "message": message.pk, "public": public, "length": len(text)},
+        after={
+            "case": case.pk,
+            "message": message.pk,
+            "public": public,
+            "length": len(text),
+            "awaiting_approval": waiting,
+        },
     )
-    transaction.on_commit(partial(_enqueue_send, answer.pk))
+    if waiting:
+        # Not sent: a PR editor approves it first (approve_reply enqueues it then).
+        _notify_reply_approvers(by, answer)
+    else:
+        transaction.on_commit(partial(_enqueue_send, answer.pk))
     return answer
 
 
@@ -595,11 +669,13 @@ def _sent(answer: Reply, external_id: str) -> None:
     answer.save(update_fields=["state", "external_id", "sent_at", "reason", "claimed_at"])
     case = _locked(answer.case)
     before = {"status": case.status}
-    if case.status != CaseStatus.CLOSED:
-        case.status = CaseStatus.ANSWERED
-    if case.answered_at is None:
-        case.answered_at = now
-    case.save(update_fields=["status", "answered_at"])
+    # The satisfaction question answers nothing: a case reopened meanwhile stays open.
+    if answer.purpose == ReplyPurpose.ANSWER:
+        if case.status != CaseStatus.CLOSED:
+            case.status = CaseStatus.ANSWERED
+        if case.answered_at is None:
+            case.answered_at = now
+        case.save(update_fields=["status", "answered_at"])
     _event(SYSTEM, case, CaseEventKind.REPLY_SENT, data={"reply": answer.pk})
     _audit(
         SYSTEM,
@@ -609,25 +685,38 @@ def _sent(answer: Reply, external_id: str) -> None:
         before=before,
         after={"status": case.status, "within_deadline": now <= case.deadline},
     )
+    from sotong.inbox import satisfaction
+
+    satisfaction.reply_sent(answer, case)
 
 
 @transaction.atomic
 def _not_sent(answer: Reply, error: PlatformError) -> None:
-    reason = str(error)[:300]
-    answer.reason = reason
+    answer.reason = str(error)[:300]
     answer.claimed_at = None
-    if isinstance(error, OutcomeUnknown):
-        # It may have gone out: sending blindly again could answer twice.
-        answer.state = ReplyState.FAILED
-        answer.reason = _("No answer from the platform: check the post before sending again.")[:300]
-    elif error.retryable and answer.attempts < MAX_REPLY_ATTEMPTS:
-        wait = REPLY_RETRY_AFTER[min(answer.attempts, len(REPLY_RETRY_AFTER)) - 1]
-        retry_after = getattr(error, "retry_after", 0.0)
-        answer.next_attempt_at = timezone.now() + max(wait, dt.timedelta(seconds=retry_after))
-        answer.save(update_fields=["reason", "claimed_at", "next_attempt_at"])
+    step = next_step(error, answer.attempts, MAX_REPLY_ATTEMPTS)
+    if step in (NextStep.WAIT, NextStep.RETRY):
+        if step is NextStep.WAIT:
+            # Waiting its turn is not a failed attempt.
+            wait = dt.timedelta(seconds=getattr(error, "retry_after", 0.0))
+            answer.attempts -= 1
+        else:
+            wait = REPLY_RETRY_AFTER[min(answer.attempts, len(REPLY_RETRY_AFTER)) - 1]
+        answer.next_attempt_at = timezone.now() + wait
+        answer.save(update_fields=["reason", "claimed_at", "next_attempt_at", "attempts"])
         return
-    else:
-        answer.state = ReplyState.FAILED
+    answer.state = ReplyState.FAILED
+    if step is NextStep.CHECK:
+        # It may have gone out: sending blindly again could answer twice.
+        answer.reason = _("No answer from the platform: check the post before sending again.")
+    elif step is NextStep.RECONNECT:
+        from sotong.channels.actions import needs_reconnect
+
+        needs_reconnect(answer.case.channel, str(error))
+        answer.reason = _("The channel needs reconnecting: %(reason)s") % {"reason": error}
+    elif step is NextStep.PERMISSION:
+        answer.reason = _("The channel lacks a permission: %(reason)s") % {"reason": error}
+    answer.reason = answer.reason[:300]
     answer.save(update_fields=["state", "reason", "claimed_at"])
     case = _locked(answer.case)
     if case.status == CaseStatus.CLOSED and case.answered_at is None:
@@ -779,3 +868,295 @@ def remind_and_escalate(now: dt.datetime | None = None) -> dict[str, int]:
             notifications.notify_case_overdue(case)
         counts["escalated"] += 1
     return counts
+
+
+# -- sensitive cases and reply approval -------------------------------------------------------
+#
+# A reply on a sensitive case waits (ReplyState.AWAITING_APPROVAL) until a PR editor, i.e.
+# staff holding APPROVE_POSTS who see the case, approves it: then it is enqueued exactly as
+# an ordinary reply is. Or the approver returns it with a comment, and whoever may reply on
+# the case edits and resubmits it. Four eyes: nobody approves words they wrote or last
+# edited, unless they are the organisation's only approver (a small city's one PR editor
+# must still be able to answer); such a self-approval is marked in the audit entry.
+
+
+@transaction.atomic
+def set_sensitivity(by: Performer, case: Case, sensitivity: str, reason: str) -> Case:
+    """Mark the case sensitive (its replies wait for approval), not sensitive, or back to
+    following triage (sensitive while urgency is high). The PR office decides; the reason
+    is kept on the case's timeline."""
+    _require(by, case, Permission.ASSIGN_CASES)
+    if sensitivity not in Sensitivity.values:
+        raise ValidationError({"sensitivity": _("Choose whether the case is sensitive.")})
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why.")})
+    if len(reason) > 300:
+        raise ValidationError(
+            {"reason": _("A reason is at most %(max)d characters.") % {"max": 300}}
+        )
+    case = _locked(case)
+    if case.sensitivity == sensitivity:
+        return case
+    before = {"sensitivity": case.sensitivity, "sensitive": case.is_sensitive}
+    case.sensitivity = sensitivity
+    case.sensitivity_reason = reason
+    case.sensitivity_by = by if isinstance(by, Staff) else None
+    case.sensitivity_at = timezone.now()
+    case.save(
+        update_fields=["sensitivity", "sensitivity_reason", "sensitivity_by", "sensitivity_at"]
+    )
+    event = _event(
+        by,
+        case,
+        CaseEventKind.SENSITIVITY,
+        text=reason,
+        data={"sensitivity": sensitivity, "sensitive": case.is_sensitive},
+    )
+    _audit(
+        by,
+        "case.sensitivity",
+        case,
+        case,
+        before=before,
+        after={"sensitivity": sensitivity, "sensitive": case.is_sensitive, "event": event.pk},
+    )
+    return case
+
+
+def reply_approvers(case: Case) -> list[Staff]:
+    """Active staff of the case's organisation who approve replies and see the case."""
+    people = (
+        Staff.objects.filter(organisation_id=case.organisation_id, user__is_active=True)
+        .select_related("user")
+        .order_by("pk")
+    )
+    return [
+        staff
+        for staff in people
+        if staff.can(Permission.APPROVE_POSTS)
+        and (not staff.is_department_scoped or case.department_id in staff.department_scope_ids())
+    ]
+
+
+def _writers(answer: Reply) -> set[int]:
+    return {pk for pk in (answer.by_id, answer.submitted_by_id) if pk is not None}
+
+
+def _sole_approver(staff: Staff, case: Case) -> bool:
+    approvers = reply_approvers(case)
+    return len(approvers) == 1 and approvers[0].pk == staff.pk
+
+
+def may_approve(staff: Staff, answer: Reply) -> bool:
+    """For the pages: whether to offer approve and return on ``answer``."""
+    if answer.state != ReplyState.AWAITING_APPROVAL or not may(staff, Permission.APPROVE_POSTS):
+        return False
+    if staff.organisation_id != answer.organisation_id:
+        return False
+    if not Case.objects.for_staff(staff).filter(pk=answer.case_id).exists():
+        return False
+    return staff.pk not in _writers(answer) or _sole_approver(staff, answer.case)
+
+
+def awaiting_approval(staff: Staff) -> models.QuerySet[Reply]:
+    """Replies waiting for approval on the cases ``staff`` sees, oldest first."""
+    return (
+        Reply.objects.for_staff(staff)
+        .filter(state=ReplyState.AWAITING_APPROVAL)
+        .select_related("case", "by")
+        .order_by("created_at", "pk")
+    )
+
+
+def _reviewable(by: Performer, answer: Reply) -> tuple[Reply, bool]:
+    """Lock ``answer`` for a decision by ``by``; whether it is a self-approval."""
+    _require(by, answer.case, Permission.APPROVE_POSTS)
+    answer = (
+        Reply.objects.select_for_update()
+        .select_related("case__organisation", "case__channel", "case__department")
+        .get(pk=answer.pk)
+    )
+    if answer.state != ReplyState.AWAITING_APPROVAL:
+        raise ValidationError(_("This reply is not waiting for approval."))
+    own = isinstance(by, Staff) and by.pk in _writers(answer)
+    if own and not _sole_approver(by, answer.case):  # type: ignore[arg-type]
+        raise ValidationError(_("You wrote this reply: another PR editor approves it."))
+    return answer, own
+
+
+def _resolve_approval_notices(answer: Reply) -> None:
+    """The notices asking for a decision on ``answer`` are answered: read."""
+    from sotong.notifications.models import Notification
+
+    Notification.objects.filter(
+        dedupe_key__startswith=f"reply_approval:{answer.pk}:", read_at__isnull=True
+    ).update(read_at=timezone.now())
+
+
+def _case_words(case: Case) -> dict[str, str]:
+    """What a notice about a reply says of its case (notices keep their params as made)."""
+    from zoneinfo import ZoneInfo
+
+    due = timezone.localtime(case.deadline, ZoneInfo(case.organisation.time_zone))
+    return {"case": f"#{case.pk}", "due": due.strftime("%Y-%m-%d %H:%M")}
+
+
+def _notify_reply_approvers(by: Performer, answer: Reply) -> None:
+    """The approvers hear of a reply waiting for them (its writers excepted, unless one of
+    them is the only approver), as publishing tells approvers of a post in review."""
+    from sotong.notifications.models import NotificationKind
+
+    case = answer.case
+    approvers = reply_approvers(case)
+    writers = _writers(answer)
+    people = [staff for staff in approvers if staff.pk not in writers] or approvers
+    _resolve_approval_notices(answer)
+    notifications.notify(
+        people,
+        NotificationKind.REPLY_APPROVAL_REQUESTED,
+        organisation=case.organisation_id,
+        link=reverse("inbox:case", args=[case.pk]),
+        params={
+            **_case_words(case),
+            "by": by.display_name if isinstance(by, Staff) else "Sotong",
+        },
+        dedupe_key=f"reply_approval:{answer.pk}:{timezone.now().isoformat()}",
+    )
+
+
+@transaction.atomic
+def approve_reply(by: Performer, answer: Reply) -> Reply:
+    """Approve a reply waiting on a sensitive case: it is sent as any reply is (stored,
+    then sent by a task, retried, shown failed if refused)."""
+    answer, own = _reviewable(by, answer)
+    now = timezone.now()
+    answer.state = ReplyState.PENDING
+    answer.next_attempt_at = now
+    answer.claimed_at = None
+    answer.attempts = 0
+    answer.reviewed_by = by if isinstance(by, Staff) else None
+    answer.reviewed_at = now
+    answer.save(
+        update_fields=[
+            "state",
+            "next_attempt_at",
+            "claimed_at",
+            "attempts",
+            "reviewed_by",
+            "reviewed_at",
+        ]
+    )
+    case = answer.case
+    _event(by, case, CaseEventKind.REPLY_APPROVED, data={"reply": answer.pk, "self_approved": own})
+    _audit(
+        by,
+        "reply.approve",
+        answer,
+        case,
+        before={"state": ReplyState.AWAITING_APPROVAL},
+        after={"state": answer.state, "case": case.pk, "self_approved": own},
+    )
+    _resolve_approval_notices(answer)
+    transaction.on_commit(partial(_enqueue_send, answer.pk))
+    return answer
+
+
+@transaction.atomic
+def return_reply(by: Performer, answer: Reply, comment: str) -> Reply:
+    """Send a waiting reply back to be changed, saying what should change. Its writer
+    is told; it is not sent."""
+    from sotong.notifications.models import NotificationKind
+
+    comment = comment.strip()
+    if not comment:
+        raise ValidationError({"comment": _("Say what should change.")})
+    if len(comment) > MAX_NOTE:
+        raise ValidationError(
+            {"comment": _("A comment is at most %(max)d characters.") % {"max": MAX_NOTE}}
+        )
+    answer, _own = _reviewable(by, answer)
+    now = timezone.now()
+    answer.state = ReplyState.RETURNED
+    answer.reviewed_by = by if isinstance(by, Staff) else None
+    answer.reviewed_at = now
+    answer.review_comment = comment
+    answer.save(update_fields=["state", "reviewed_by", "reviewed_at", "review_comment"])
+    case = answer.case
+    _event(by, case, CaseEventKind.REPLY_RETURNED, text=comment, data={"reply": answer.pk})
+    _audit(
+        by,
+        "reply.return",
+        answer,
+        case,
+        before={"state": ReplyState.AWAITING_APPROVAL},
+        after={"state": answer.state, "case": case.pk, "comment_length": len(comment)},
+    )
+    _resolve_approval_notices(answer)
+    writers = Staff.objects.filter(pk__in=_writers(answer)).select_related("user")
+    notifications.notify(
+        [staff for staff in writers if not isinstance(by, Staff) or staff.pk != by.pk],
+        NotificationKind.REPLY_RETURNED,
+        organisation=case.organisation_id,
+        link=reverse("inbox:case", args=[case.pk]),
+        params={
+            **_case_words(case),
+            "by": by.display_name if isinstance(by, Staff) else "Sotong",
+            "comment": comment,
+        },
+        dedupe_key=f"reply_returned:{answer.pk}:{now.isoformat()}",
+    )
+    return answer
+
+
+@transaction.atomic
+def resubmit_reply(by: Performer, answer: Reply, text: str) -> Reply:
+    """The returned reply, edited: it waits for approval again (or goes out at once if
+    the case is no longer sensitive). Anyone who may reply on the case may resubmit it;
+    whoever does may not approve it then."""
+    _require(by, answer.case, Permission.REPLY)
+    text = text.strip()
+    if not text:
+        raise ValidationError({"text": _("Write the reply.")})
+    if len(text) > MAX_REPLY:
+        raise ValidationError(
+            {"text": _("A reply is at most %(max)d characters.") % {"max": MAX_REPLY}}
+        )
+    answer = (
+        Reply.objects.select_for_update()
+        .select_related("case__organisation", "message__channel")
+        .get(pk=answer.pk)
+    )
+    if answer.state != ReplyState.RETURNED:
+        raise ValidationError(_("Only a returned reply can be edited and resubmitted."))
+    from sotong.inbox import satisfaction
+
+    case = answer.case
+    text = satisfaction.with_survey_link(case, answer.message, text)
+    waiting = Case.objects.only("sensitivity", "urgency").get(pk=case.pk).is_sensitive
+    before_length = len(answer.text)
+    answer.text = text
+    answer.submitted_by = by if isinstance(by, Staff) else None
+    answer.state = ReplyState.AWAITING_APPROVAL if waiting else ReplyState.PENDING
+    answer.next_attempt_at = timezone.now()
+    answer.save(update_fields=["text", "submitted_by", "state", "next_attempt_at"])
+    _event(
+        by,
+        case,
+        CaseEventKind.REPLY_RESUBMITTED,
+        text=text,
+        data={"reply": answer.pk, "awaiting_approval": waiting},
+    )
+    _audit(
+        by,
+        "reply.resubmit",
+        answer,
+        case,
+        before={"state": ReplyState.RETURNED, "length": before_length},
+        after={"state": answer.state, "length": len(text), "case": case.pk},
+    )
+    if waiting:
+        _notify_reply_approvers(by, answer)
+    else:
+        transaction.on_commit(partial(_enqueue_send, answer.pk))
+    return answer

@@ -24,7 +24,7 @@ from sotong.channels.models import Channel, InboundEvent
 from sotong.core import audit, bulk
 from sotong.core.calendar import BusinessCalendar, calendar_for
 from sotong.core.models import Organisation
-from sotong.inbox import deadlines
+from sotong.inbox import deadlines, satisfaction
 from sotong.inbox.models import (
     Case,
     CaseEvent,
@@ -309,6 +309,8 @@ def _cases_for(
             finished_at = case.closed_at or case.answered_at or case.opened_at
             if now - finished_at > REOPEN_WITHIN:
                 case = None
+            elif satisfaction.take_score(case, event.text or "", event.received_at):
+                pass  # the citizen's score for the answer: the case stays answered
             elif case.pk not in reopened:
                 _reopen(case, event.received_at, _calendar(calendars, event.organisation))
                 reopened.add(case.pk)

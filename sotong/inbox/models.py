@@ -89,6 +89,19 @@ class CaseKind(models.TextChoices):
     GRIEVANCE = "grievance", _("Grievance (고충민원)")
 
 
+class Sensitivity(models.TextChoices):
+    """Whether replies on a case wait for a PR editor's approval before they go out."""
+
+    # Follows triage: sensitive while the case's urgency is high or urgent.
+    AUTO = "auto", _("As triage says")
+    MARKED = "marked", _("Sensitive")
+    CLEARED = "cleared", _("Not sensitive")
+
+
+# Triage urgencies that make a case sensitive unless staff say otherwise.
+SENSITIVE_URGENCIES = frozenset({Urgency.HIGH, Urgency.URGENT})
+
+
 class Case(OrganisationOwned):
     """A conversation with one citizen on one thread, tracked until it is answered."""
 
@@ -134,6 +147,14 @@ class Case(OrganisationOwned):
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     satisfaction = models.PositiveSmallIntegerField(_("satisfaction"), null=True, blank=True)
     satisfaction_comment = models.TextField(_("satisfaction comment"), blank=True)
+    sensitivity = models.CharField(
+        _("sensitivity"), max_length=8, choices=Sensitivity.choices, default=Sensitivity.AUTO
+    )
+    sensitivity_reason = models.CharField(_("reason"), max_length=300, blank=True)
+    sensitivity_by = models.ForeignKey(
+        "core.Staff", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    sensitivity_at = models.DateTimeField(null=True, blank=True)
 
     department_path: ClassVar[str | None] = "department"
 
@@ -156,6 +177,13 @@ class Case(OrganisationOwned):
     def is_overdue(self, now: object = None) -> bool:
         moment = now or timezone.now()
         return not self.is_finished and self.deadline < moment  # type: ignore[operator]
+
+    @property
+    def is_sensitive(self) -> bool:
+        """Replies wait for approval: marked by staff, or high urgency unless cleared."""
+        if self.sensitivity == Sensitivity.AUTO:
+            return self.urgency in SENSITIVE_URGENCIES
+        return self.sensitivity == Sensitivity.MARKED
 
 
 class Message(OrganisationOwned):
@@ -233,6 +261,11 @@ class CaseEventKind(models.TextChoices):
     REOPENED = "reopened", _("Reopened")
     REMINDED = "reminded", _("Reminder sent")
     ESCALATED = "escalated", _("Escalated")
+    SENSITIVITY = "sensitivity", _("Sensitivity changed")
+    REPLY_APPROVED = "reply_approved", _("Reply approved")
+    REPLY_RETURNED = "reply_returned", _("Reply returned for changes")
+    REPLY_RESUBMITTED = "reply_resubmitted", _("Reply resubmitted")
+    SATISFACTION_ASKED = "satisfaction_asked", _("Satisfaction asked")
 
 
 class CaseEvent(OrganisationOwned):
@@ -263,6 +296,16 @@ class ReplyState(models.TextChoices):
     PENDING = "pending", _("Sending")
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")
+    # On a sensitive case: not sent until a PR editor approves it.
+    AWAITING_APPROVAL = "awaiting", _("Awaiting approval")
+    # Sent back by the approver with a comment: edited and resubmitted, or left.
+    RETURNED = "returned", _("Returned for changes")
+
+
+class ReplyPurpose(models.TextChoices):
+    ANSWER = "answer", _("Answer")
+    # The short private message asking the citizen for a satisfaction score.
+    SURVEY = "survey", _("Satisfaction question")
 
 
 class Reply(OrganisationOwned):
@@ -286,6 +329,19 @@ class Reply(OrganisationOwned):
     )
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
+    purpose = models.CharField(
+        max_length=8, choices=ReplyPurpose.choices, default=ReplyPurpose.ANSWER
+    )
+    # Approval on sensitive cases: who last submitted the words (the author, or whoever
+    # edited them after a return), and the approver's decision.
+    submitted_by = models.ForeignKey(
+        "core.Staff", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reviewed_by = models.ForeignKey(
+        "core.Staff", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_comment = models.TextField(_("approver's comment"), blank=True)
 
     department_path: ClassVar[str | None] = "case__department"
 
@@ -392,3 +448,99 @@ class RoutingModelVersion(OrganisationOwned):
 
     def __str__(self) -> str:
         return f"{self.organisation_id}:routing:{self.pk}"
+
+
+class CannedResponse(OrganisationOwned):
+    """A reply the city writes again and again (상용 답변), with placeholders the reply form
+    fills from the case: {시민}, {부서}, {기한}, {담당자}, {기관}. Shared by the whole city
+    when it has no department; else offered to that department's staff (and to the PR
+    office on that department's cases). Retired, not deleted: the count stays."""
+
+    title = models.CharField(_("title"), max_length=100)
+    body = models.TextField(_("text"))
+    department = models.ForeignKey(
+        "core.Department",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="canned_responses",
+        verbose_name=_("department"),
+    )
+    active = models.BooleanField(_("active"), default=True)
+    use_count = models.PositiveIntegerField(_("times used"), default=0)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    updated_by = models.ForeignKey(
+        "core.Staff", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    # Not scoped by ``for_staff``: the shared ones (no department) are for everyone, so
+    # ``canned.visible`` decides.
+
+    class Meta:
+        verbose_name = _("canned response")
+        verbose_name_plural = _("canned responses")
+        ordering = ["title", "id"]
+        indexes = [models.Index(fields=["organisation", "active"], name="canned_org_active_idx")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class InboxSettings(OrganisationOwned):
+    """An organisation's inbox options. Absent row: the defaults."""
+
+    # After an answer on a private conversation, ask for a 1–5 score by message.
+    ask_satisfaction_by_message = models.BooleanField(
+        _("ask for satisfaction by private message"), default=True
+    )
+    # Replies carry the link of the public satisfaction survey page.
+    survey_link_in_replies = models.BooleanField(
+        _("add the satisfaction survey link to replies"), default=False
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    updated_by = models.ForeignKey(
+        "core.Staff", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("inbox settings")
+        verbose_name_plural = _("inbox settings")
+        constraints = [
+            models.UniqueConstraint(fields=["organisation"], name="inbox_settings_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id}: inbox settings"
+
+
+class SurveyAnswerSource(models.TextChoices):
+    PAGE = "page", _("Survey page")
+    MESSAGE = "message", _("Reply on the channel")
+    STAFF = "staff", _("Recorded by staff")
+
+
+class SatisfactionSurvey(OrganisationOwned):
+    """The one satisfaction question of a case: by private message where the channel has
+    them, and on the public survey page whose signed link a reply carries. Answered once."""
+
+    case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="survey")
+    created_at = models.DateTimeField(default=timezone.now)
+    # When the private question went out: a score written back within 7 days counts.
+    asked_at = models.DateTimeField(null=True, blank=True)
+    # When a reply carrying the survey link went out.
+    link_sent_at = models.DateTimeField(null=True, blank=True)
+    # The survey page answers until then (14 days after the link went out).
+    expires_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+    answered_via = models.CharField(max_length=8, choices=SurveyAnswerSource.choices, blank=True)
+
+    department_path: ClassVar[str | None] = "case__department"
+
+    class Meta:
+        verbose_name = _("satisfaction survey")
+        verbose_name_plural = _("satisfaction surveys")
+
+    def __str__(self) -> str:
+        return f"{self.case_id}:survey"

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from sotong.core import bulk
 from sotong.core.audit import Actor
 from sotong.core.models import Department, Organisation
-from sotong.inbox import routing
+from sotong.inbox import duties, routing
 from sotong.inbox.ingest import text_hash
 from sotong.inbox.models import Case, CaseStatus, Message, Urgency
 
@@ -83,6 +83,7 @@ def analyse_many(organisation: Organisation, texts: Sequence[str]) -> list[Analy
     docs = [tokenise.content_of(m) for m in morphs]
     model = routing.model_for(organisation)
     departments: dict[str, Department | None] = {}
+    duty_table = duties.table_for(organisation)
     out = []
     for text, found, triage, doc, suggested in zip(
         normalised,
@@ -92,21 +93,24 @@ def analyse_many(organisation: Organisation, texts: Sequence[str]) -> list[Analy
         model.suggest_documents(docs, k=SUGGESTIONS),
         strict=True,
     ):
-        suggestions: list[dict[str, object]] = []
+        predicted: list[dict[str, object]] = []
         for suggestion in suggested:
             if suggestion.unit not in departments:
                 departments[suggestion.unit] = routing.department_for_unit(
                     organisation, suggestion.unit
                 )
             department = departments[suggestion.unit]
-            suggestions.append(
+            predicted.append(
                 {
                     "unit": suggestion.unit,
                     "department_id": department.pk if department else None,
                     "name": department.name if department else suggestion.unit,
                     "confidence": round(float(suggestion.confidence), 4),
+                    "source": duties.SOURCE_MODEL,
                 }
             )
+        # The city's own 사무분장 first: the model knows the training city's units.
+        suggestions = duties.combine(duty_table.match(found.masked, doc), predicted, SUGGESTIONS)
         out.append(
             Analysis(
                 masked_text=found.masked,
@@ -179,6 +183,8 @@ def _may_answer_alone(message: Message, messages_in_case: int) -> bool:
         return False
     if message.case.status != CaseStatus.NEW or messages_in_case != 1:
         return False
+    if message.case.is_sensitive:
+        return False  # its replies wait for a PR editor's approval: for people, not the FAQ
     return bool(actions.reply_modes(message))
 
 

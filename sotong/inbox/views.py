@@ -5,22 +5,33 @@ is shown on the form, in Korean)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from django import forms as django_forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from sotong.core.models import Department, Staff
 from sotong.core.roles import Capability as Permission
-from sotong.inbox import actions, forms, selectors
-from sotong.inbox.models import Case, Message, ReferralState, Reply
+from sotong.inbox import actions, canned, forms, satisfaction, selectors
+from sotong.inbox.models import (
+    Case,
+    Message,
+    ReferralState,
+    Reply,
+    ReplyState,
+    SatisfactionSurvey,
+)
 from sotong.platforms.base import Capability
 from sotong.web.decorators import staff_required
 
@@ -75,12 +86,18 @@ def _filters(form: forms.FilterForm) -> selectors.CaseFilters:
 def index(request: HttpRequest) -> HttpResponse:
     staff = _staff(request)
     form = forms.FilterForm(request.GET or None, staff=staff)
-    cases = list(selectors.inbox(staff, _filters(form))[:200])
+    filters = _filters(form)
+    queryset = selectors.inbox(staff, filters)
+    awaiting = actions.awaiting_approval(staff)
+    if form.is_valid() and form.cleaned_data["awaiting_approval"]:
+        queryset = queryset.filter(pk__in=awaiting.values("case_id"))
+    cases = list(queryset[:200])
     context = {
         "form": form,
         "rows": [_row(case) for case in cases],
         "now": timezone.now(),
         "query": request.GET.urlencode(),
+        **_inbox_figures(staff, filters, awaiting),
     }
     if request.GET.get("fragment"):
         return render(request, "inbox/_list.html", context)
@@ -130,6 +147,7 @@ def _render_case(
         for referral in selectors.referrals(staff).filter(case=case, state=ReferralState.OPEN)
     }
     context = {
+        **_review_context(staff, case, given),
         "case": case,
         "thread": thread,
         "latest": latest,
@@ -263,7 +281,9 @@ def _reply(request: HttpRequest, staff: Staff, case: Case) -> HttpResponse:
         lambda data: actions.reply(
             staff, case, data["text"], public=data["visibility"] == "public", message=latest
         ),
-        _("Reply saved: it is being sent on the channel."),
+        _("Reply saved: it waits for a PR editor's approval before it is sent.")
+        if case.is_sensitive
+        else _("Reply saved: it is being sent on the channel."),
     )
 
 
@@ -384,3 +404,192 @@ _HANDLERS: dict[str, Any] = {
     "retry_reply": _retry_reply,
     "personal": _personal,
 }
+
+
+# -- canned responses, reply approval, satisfaction -------------------------------------------
+
+
+def _inbox_figures(
+    staff: Staff, filters: selectors.CaseFilters, awaiting: QuerySet[Reply]
+) -> dict[str, Any]:
+    """The inbox header: replies waiting for approval, and the average satisfaction of
+    the cases the filter shows (answered and closed ones included: they are the rated)."""
+    rated = selectors.inbox(staff, replace(filters, include_finished=True))
+    return {
+        "awaiting_count": awaiting.count(),
+        "satisfaction": satisfaction.average(rated),
+    }
+
+
+def _review_context(staff: Staff, case: Case, given: dict[str, Any]) -> dict[str, Any]:
+    """What the case page shows of canned responses, sensitivity, replies waiting for
+    approval or returned, and satisfaction. ``given`` holds forms with errors to show."""
+    rows = []
+    for answer in case.replies.select_related("by", "reviewed_by", "submitted_by"):
+        mine = given.get("review_reply") == answer.pk
+        rows.append(
+            {
+                "reply": answer,
+                "may_approve": actions.may_approve(staff, answer),
+                "may_resubmit": answer.state == ReplyState.RETURNED
+                and actions.may(staff, Permission.REPLY),
+                "return_form": given.pop("return_form")
+                if mine and "return_form" in given
+                else forms.ReturnReplyForm(prefix=f"return-{answer.pk}"),
+                "resubmit_form": given.pop("resubmit_form")
+                if mine and "resubmit_form" in given
+                else forms.ResubmitReplyForm(
+                    prefix=f"resubmit-{answer.pk}", initial={"text": answer.text}
+                ),
+            }
+        )
+    given.pop("review_reply", None)
+    survey = SatisfactionSurvey.objects.filter(case=case).first()
+    return {
+        "reply_rows": rows,
+        "canned_responses": list(canned.for_case(staff, case))
+        if actions.may(staff, Permission.REPLY)
+        else [],
+        "sensitivity_form": given.pop(
+            "sensitivity_form",
+            forms.SensitivityForm(prefix="sensitivity", initial={"sensitivity": case.sensitivity}),
+        ),
+        "survey": survey,
+        "survey_open": survey is not None and satisfaction.is_open(survey),
+    }
+
+
+def _case_for(request: HttpRequest, pk: int) -> tuple[Staff, Case]:
+    staff = _staff(request)
+    return staff, get_object_or_404(selectors.cases(staff), pk=pk)
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+@require_POST
+@staff_required()
+def insert_canned(request: HttpRequest, pk: int) -> HttpResponse:
+    """Fill a canned response in for the reply form (counted as a use). The page's script
+    asks for JSON and puts the text into the reply box; without script, the case page
+    comes back with the text in the box."""
+    staff, case = _case_for(request, pk)
+    chosen = get_object_or_404(canned.for_case(staff, case), pk=request.POST.get("canned") or 0)
+    public = request.POST.get("visibility", "public") != "private"
+    text = canned.insert(staff, chosen, case, public=public)
+    if _wants_json(request):
+        return JsonResponse({"text": text, "title": chosen.title})
+    latest = case.messages.select_related("channel").order_by("-received_at", "-pk").first()
+    modes = actions.reply_modes(latest) if latest else []
+    typed = request.POST.get("text", "").strip()
+    form = forms.ReplyForm(
+        modes=modes,
+        initial={
+            "text": f"{typed}\n\n{text}" if typed else text,
+            "visibility": "public" if public else "private",
+        },
+    )
+    return _render_case(request, case, reply_form=form)
+
+
+@require_POST
+@staff_required(Permission.ASSIGN_CASES)
+def set_sensitivity(request: HttpRequest, pk: int) -> HttpResponse:
+    staff, case = _case_for(request, pk)
+    form = forms.SensitivityForm(request.POST, prefix="sensitivity")
+    return _run(
+        request,
+        case,
+        form,
+        "sensitivity_form",
+        lambda data: actions.set_sensitivity(staff, case, data["sensitivity"], data["reason"]),
+        _("Sensitivity changed."),
+    )
+
+
+REVIEW_DECISIONS = ("approve", "return", "resubmit")
+
+
+@require_POST
+@staff_required()
+def review_reply(request: HttpRequest, pk: int, reply_pk: int, decision: str) -> HttpResponse:
+    """Approve or return a reply waiting on a sensitive case; resubmit a returned one."""
+    if decision not in REVIEW_DECISIONS:
+        raise Http404
+    staff, case = _case_for(request, pk)
+    answer = get_object_or_404(Reply.objects.for_staff(staff), pk=reply_pk, case=case)
+    if decision == "approve":
+        return _simple(
+            lambda by, _case: actions.approve_reply(by, answer),
+            _("Reply approved: it is being sent on the channel."),
+        )(request, staff, case)
+    form: django_forms.Form
+    if decision == "return":
+        form = forms.ReturnReplyForm(request.POST, prefix=f"return-{answer.pk}")
+        name, done = "return_form", _("Reply returned to its writer with your comment.")
+
+        def call(data: dict[str, Any]) -> Reply:
+            return actions.return_reply(staff, answer, data["comment"])
+    else:
+        form = forms.ResubmitReplyForm(request.POST, prefix=f"resubmit-{answer.pk}")
+        name, done = "resubmit_form", _("Reply resubmitted.")
+
+        def call(data: dict[str, Any]) -> Reply:
+            return actions.resubmit_reply(staff, answer, data["text"])
+
+    if not form.is_valid():
+        return _render_case(request, case, status=400, review_reply=answer.pk, **{name: form})
+    try:
+        call(form.cleaned_data)
+    except ValidationError as error:
+        _add_errors(form, error)
+        return _render_case(request, case, status=400, review_reply=answer.pk, **{name: form})
+    return _done(request, case, done)
+
+
+# -- the public survey page (no login) ----------------------------------------------------------
+
+
+def _survey_page(
+    request: HttpRequest, state: str, *, status: int = 200, **context: Any
+) -> HttpResponse:
+    response = render(request, "inbox/survey.html", {"state": state, **context}, status=status)
+    # The token is the key: no cache keeps the page, no referrer carries the address to
+    # another site ("same-origin", not "no-referrer": the browser must still send the
+    # Origin of the form's own post, or the CSRF check refuses it).
+    response["Cache-Control"] = "private, no-store"
+    response["Referrer-Policy"] = "same-origin"
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+def survey(request: HttpRequest, token: str) -> HttpResponse:
+    """The satisfaction survey a reply links to: a citizen answers once, without signing
+    in, within 14 days. In the city's language."""
+    with translation.override(settings.LANGUAGE_CODE):
+        found = satisfaction.survey_from_token(token)
+        if found is None:
+            return _survey_page(request, "missing", status=404)
+        context: dict[str, Any] = {"organisation": found.case.organisation, "survey": found}
+        if request.method not in ("GET", "HEAD", "POST"):
+            return HttpResponseNotAllowed(["GET", "POST"])
+        if found.answered_at is not None:
+            done = request.GET.get("done") == "1"
+            return _survey_page(request, "thanks" if done else "answered", **context)
+        if not satisfaction.is_open(found):
+            return _survey_page(request, "expired", status=410, **context)
+        form = forms.SurveyForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                satisfaction.answer_survey(
+                    found, form.cleaned_data["score"], form.cleaned_data["comment"]
+                )
+            except satisfaction.SurveyClosed:
+                return _survey_page(request, "expired", status=410, **context)
+            except ValidationError as error:
+                _add_errors(form, error)
+            else:
+                return redirect(reverse("inbox:survey", args=[token]) + "?done=1")
+        status = 400 if request.method == "POST" else 200
+        return _survey_page(request, "open", status=status, form=form, **context)

@@ -37,6 +37,8 @@ class NotificationKind(models.TextChoices):
     REFERRAL_REQUESTED = "referral_requested", _("Referral to your department")
     REFERRAL_ANSWERED = "referral_answered", _("Referral answered")
     REPLY_FAILED = "reply_failed", _("Reply not sent")
+    REPLY_APPROVAL_REQUESTED = "reply_approval_requested", _("Reply waiting for approval")
+    REPLY_RETURNED = "reply_returned", _("Reply returned")
 
 
 # Title and body of each kind, filled from the notice's params when shown: each reader
@@ -156,6 +158,17 @@ TEXTS: dict[str, tuple[Promise, Promise]] = {
     NotificationKind.REPLY_FAILED: (
         _("Reply not sent on %(channel)s: case %(case)s"),
         _("The reply on case %(case)s could not be sent on %(channel)s: %(reason)s"),
+    ),
+    NotificationKind.REPLY_APPROVAL_REQUESTED: (
+        _("Reply waiting for your approval: case %(case)s"),
+        _(
+            "%(by)s wrote a reply on case %(case)s, which is sensitive: it is sent once "
+            "approved. Approve it or return it with a comment; the case is due %(due)s."
+        ),
+    ),
+    NotificationKind.REPLY_RETURNED: (
+        _("Reply returned: case %(case)s"),
+        _("%(by)s returned the reply on case %(case)s to be changed: %(comment)s"),
     ),
 }
 

@@ -5,7 +5,13 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from sotong.core.models import Department, DepartmentKind, Organisation, Staff
+from sotong.core.models import (
+    Department,
+    DepartmentKind,
+    Organisation,
+    Staff,
+    validate_duties,
+)
 from sotong.core.roles import Role
 
 
@@ -50,6 +56,14 @@ class DepartmentCreateForm(NoColon, forms.Form):
         help_text=_("Comma-separated, e.g. former or short names."),
     )
 
+    duties = forms.CharField(
+        label=_("Duties (사무분장)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        validators=[validate_duties],
+        help_text=_("Keywords of the department's work, one per line or comma-separated."),
+    )
+
     def __init__(self, *args: Any, departments: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["parent"].queryset = departments.filter(  # type: ignore[attr-defined]
@@ -62,6 +76,20 @@ class DepartmentCreateForm(NoColon, forms.Form):
 
 class DepartmentRenameForm(NoColon, forms.Form):
     name = forms.CharField(label=_("New name"), max_length=100)
+
+
+class DepartmentDutiesForm(NoColon, forms.Form):
+    duties = forms.CharField(
+        label=_("Duty keywords"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        validators=[validate_duties],
+        help_text=_(
+            "One per line or comma-separated, at most 60, each at most 20 characters, e.g. "
+            "하수구, 맨홀, 악취. A citizen's message that mentions one is suggested to this "
+            "department first."
+        ),
+    )
 
 
 class DepartmentMergeForm(NoColon, forms.Form):

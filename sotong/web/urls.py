@@ -12,6 +12,11 @@ urlpatterns = [
     path(
         "settings/departments/<int:pk>/rename/", views.department_rename, name="department_rename"
     ),
+    path(
+        "settings/departments/<int:pk>/duties/",
+        views.department_duties,
+        name="department_duties",
+    ),
     path("settings/departments/<int:pk>/merge/", views.department_merge, name="department_merge"),
     path("settings/staff/", views.staff_list, name="staff"),
     path("settings/staff/<int:pk>/", views.staff_change, name="staff_change"),

@@ -138,6 +138,7 @@ def department_list(request: HttpRequest) -> HttpResponse:
             kind=form.cleaned_data["kind"],
             parent=form.cleaned_data["parent"],
             aliases=form.alias_list(),
+            duties=[form.cleaned_data["duties"]],
         ),
         lambda: _("Department %(name)s added.") % {"name": form.cleaned_data["name"]},
     ):
@@ -171,6 +172,27 @@ def department_rename(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "web/settings/department_form.html",
         {"form": form, "department": department, "title": _("Rename department")},
+    )
+
+
+@staff_required(Capability.MANAGE_DEPARTMENTS)
+def department_duties(request: HttpRequest, pk: int) -> HttpResponse:
+    staff = _staff(request)
+    department = get_object_or_404(selectors.departments(staff), pk=pk)
+    form = forms.DepartmentDutiesForm(
+        request.POST or None, initial={"duties": "\n".join(department.duty_keywords)}
+    )
+    if _submitted(
+        request,
+        form,
+        lambda: actions.set_department_duties(staff, department, form.cleaned_data["duties"]),
+        lambda: _("Duties of %(name)s saved.") % {"name": department.name},
+    ):
+        return redirect("web:departments")
+    return render(
+        request,
+        "web/settings/department_form.html",
+        {"form": form, "department": department, "title": _("Department duties")},
     )
 
 

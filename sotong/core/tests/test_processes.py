@@ -107,6 +107,7 @@ def wait_for(predicate, seconds: float, what: str) -> None:
 
 def test_one_scheduler_is_active_and_a_standby_takes_over(run_sotong, tmp_path) -> None:
     run_sotong("migrate", "--verbosity", "0")
+    started = time.monotonic()
     quick = {"SOTONG_SCHEDULER_LEASE_SECONDS": "2"}
     logs = [tmp_path / "first.log", tmp_path / "second.log"]
     schedulers = []
@@ -141,5 +142,9 @@ def test_one_scheduler_is_active_and_a_standby_takes_over(run_sotong, tmp_path) 
     second.send_signal(signal.SIGTERM)
     assert second.wait(timeout=30) == 0
     assert "stopped" in logs[1].read_text()
-    # Taking over did not enqueue again what was not due yet.
-    assert helper(run_sotong, "status")["status"] == {"READY": jobs}
+    # Taking over did not enqueue again what was not due yet: only a job whose period
+    # has passed since the first round (the 5-second ones, on a busy machine) may be.
+    elapsed = time.monotonic() - started
+    due_again = sum(int(elapsed // job.every.total_seconds()) for job in periodic_jobs())
+    ready = helper(run_sotong, "status")["status"]["READY"]
+    assert jobs <= ready <= jobs + due_again

@@ -78,3 +78,32 @@ def test_an_faq_reply_that_cannot_be_sent_reopens_the_case(comment, sim) -> None
     case = Case.objects.get(pk=message.case_id)
     assert case.status == CaseStatus.REOPENED
     assert case.closed_at is None
+
+
+def test_a_case_marked_sensitive_is_not_answered_by_the_faq(comment) -> None:
+    from sotong.inbox.models import Sensitivity
+
+    comment("음식물 쓰레기는 무슨 요일에 버리나요?")
+    ingest.ingest_pending()
+    case = Case.objects.get()
+    # The PR office marked it before triage reached it.
+    Case.objects.filter(pk=case.pk).update(sensitivity=Sensitivity.MARKED)
+    triage.triage_pending()
+    case.refresh_from_db()
+    assert case.status == CaseStatus.NEW
+    assert not Reply.objects.filter(case=case).exists()
+
+
+def test_a_reply_refused_for_a_dead_credential_asks_for_reconnecting(comment, sim) -> None:
+    from sotong.channels.models import Channel
+
+    message = triaged(comment, "음식물 쓰레기 언제 버려요?")
+    answer = Reply.objects.get(case_id=message.case_id)
+    sim.simulator.inject(
+        "facebook", Fault(FaultKind.TOKEN_REVOKED, count=1, methods=frozenset({"POST"}))
+    )
+    assert actions.send_reply(answer.pk) == ReplyState.FAILED
+    answer.refresh_from_db()
+    assert "다시 연결" in answer.reason or "reconnect" in answer.reason
+    channel = Channel.objects.get(pk=message.channel_id)
+    assert channel.status == "needs_reconnect"

@@ -67,3 +67,72 @@ def test_a_link_alone_is_not_spam():
 def test_empty_text():
     result = classify("")
     assert (result.intent, result.urgency, result.reasons) == ("opinion", "normal", [])
+
+
+@pytest.mark.parametrize(
+    ("text", "state"),
+    [
+        ("조례동 도로에 물이 넘쳐요", "넘치다"),
+        ("가로등이 꺼졌어요", "꺼지다"),
+        ("가로등이 꺼져 있어요", "꺼지다"),
+        ("신호등이 고장났어요", "고장나다"),
+        ("쓰레기가 쌓여 있어요", "쌓이다"),
+        ("맨홀 뚜껑이 열려 있어요", "열려 있다"),
+        ("하수구가 막혔어요", "막히다"),
+        ("보도블록이 깨졌어요", "깨지다"),
+        ("도로가 움푹 파였어요", "파이다"),
+        ("수도관에서 물이 새요", "새다"),
+        ("공원 벤치가 부서졌어요", "부서지다"),
+        ("가로등 불이 안 들어와요", "안 들어오다"),
+    ],
+)
+def test_everyday_reports_of_a_fault_are_complaints(text, state):
+    result = classify(text)
+    assert result.intent == "complaint", result
+    assert any(r.startswith("complaint: 문제 상태") and state in r for r in result.reasons)
+    # A fault is not a danger by itself.
+    assert result.urgency == "normal"
+
+
+def test_a_fault_reported_with_a_question_is_still_a_complaint():
+    assert classify("가로등이 꺼진 지 일주일인데 언제 고치나요?").intent == "complaint"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "물이 새면 어디에 신고하나요?",  # a supposition, not a report
+        "도서관 일요일에도 열려 있나요?",  # open is what a library should be
+    ],
+)
+def test_questions_about_a_state_stay_questions(text):
+    result = classify(text)
+    assert result.intent == "question", result
+    assert not any("문제 상태" in r for r in result.reasons)
+
+
+def test_an_open_library_is_not_a_fault():
+    assert not any("문제 상태" in r for r in classify("도서관 문이 열려 있어요").reasons)
+
+
+@pytest.mark.parametrize(
+    ("text", "urgency", "hit"),
+    [
+        ("조례동 도로에 물이 넘쳐 침수됐어요", "high", "침수"),
+        ("담장이 부서져 무너질 것 같아요 지금 와 주세요", "urgent", "무너"),
+        ("옹벽이 무너지고 붕괴 위험이 있어요", "urgent", "붕괴"),
+    ],
+)
+def test_danger_words_still_raise_urgency_of_a_reported_fault(text, urgency, hit):
+    result = classify(text)
+    assert (result.intent, result.urgency) == ("complaint", urgency), result
+    assert any(r.startswith("안전:") and hit in r for r in result.reasons)
+
+
+def test_a_light_that_is_off_is_not_abuse_but_get_lost_is():
+    assert classify("가로등이 꺼져 있어요").intent == "complaint"
+    assert classify("너나 꺼져라").intent == "spam"
+
+
+def test_a_strong_smell_is_a_complaint():
+    assert classify("조례동 하수구 냄새가 심해요").intent == "complaint"
