@@ -96,8 +96,12 @@ class Baseline:
         return [[classes[j] for j in np.argsort(-row)] for row in scores]
 
 
-def _sotong_ranked(model: RoutingModel, docs: list[list[str]]) -> list[list[str]]:
-    return [[s.unit for s in row] for row in model.suggest_documents(docs, k=3)]
+def _sotong_ranked(
+    model: RoutingModel, docs: list[list[str]], dates: Sequence[dt.date] | None = None
+) -> list[list[str]]:
+    """Sotong's top-3 per document; ``dates``: the days the messages came (seen at
+    prediction time, as in real use)."""
+    return [[s.unit for s in row] for row in model.suggest_documents(docs, k=3, dates=dates)]
 
 
 def _fit_sotong(
@@ -169,9 +173,9 @@ def prequential(data: Dataset, cut: dt.date, aliases: dict[str, str]) -> tuple[f
     ours = theirs = 0
     for step, i in enumerate(test):
         doc = data.doc(i)
-        ours += data.units[i] in _sotong_ranked(model, [doc])[0][:3]
+        ours += data.units[i] in _sotong_ranked(model, [doc], [data.dates[i]])[0][:3]
         theirs += data.units[i] in baseline.ranked([data.plain(i)])[0][:3]
-        model.learn_document(doc, data.units[i])
+        model.learn_document(doc, data.units[i], date=data.dates[i])
         seen.append(i)
         if (step + 1) % 10 == 0:
             baseline = Baseline().fit([data.plain(j) for j in seen], [data.units[j] for j in seen])
@@ -191,7 +195,7 @@ def evaluate(
         model = _fit_sotong(data, train, aliases)
         baseline = Baseline().fit([data.plain(i) for i in train], [data.units[i] for i in train])
         ours.truth += truth
-        ours.ranked += _sotong_ranked(model, docs)
+        ours.ranked += _sotong_ranked(model, docs, [data.dates[i] for i in test])
         theirs.truth += truth
         theirs.ranked += baseline.ranked([data.plain(i) for i in test])
     preq_ours, preq_theirs = prequential(data, cut, aliases)

@@ -107,6 +107,54 @@ def test_save_and_load_round_trip(tmp_path):
         assert "counts_data" in arrays
 
 
+def test_the_day_decides_between_a_unit_and_its_renamed_successor():
+    # The same duties under two names: 교통행정과 until 2015, 교통운수과 from 2017.
+    texts = BUSES * 2 + ROADS
+    units = ["교통행정과"] * 4 + ["교통운수과"] * 4 + ["건설과"] * 4
+    dates = ["2014.03.01"] * 4 + ["2018.03.01"] * 4 + ["2014.03.01", "2016.01.01"] * 2
+    model = RoutingModel().fit(texts, units, dates)
+    text = "버스 배차 간격이 길어요"
+    assert model.suggest(text, date="2014.05.01")[0].unit == "교통행정과"
+    assert model.suggest(text, date="2018.05.01")[0].unit == "교통운수과"
+    # No day given: the newest the model knows (a message of today comes after the history).
+    assert model.suggest(text)[0].unit == "교통운수과"
+    both = [s.unit for s in model.suggest(text, k=3, date="2016.06.01")]
+    assert set(both[:2]) == {"교통행정과", "교통운수과"}
+
+
+def test_a_dated_correction_moves_the_time_prior_at_once():
+    model = small_model(refit_every=100)
+    model.learn("버스 정류장 의자가 부서졌어요", "교통과", date="2021.06.01")
+    model.learn("버스 노선을 바꿔 주세요", "교통과", date="2021.06.02")
+    assert model.reference_year > 2021.4
+    assert "교통과" in model.classes
+    assert model.suggest("버스 정류장 안내", date="2021.06.03")[0].unit == "교통과"
+    undated = small_model()
+    undated.learn("버스 정류장 의자", "교통과")  # no day: the newest the model knows
+    assert undated.years[-1] == undated.reference_year
+
+
+def test_a_version_1_file_still_loads(tmp_path):
+    model = small_model()
+    model.save(tmp_path / "m")
+    meta = json.loads((tmp_path / "m.json").read_text())
+    meta["format"] = "sotong-routing-1"
+    meta["last_seen"] = {unit: 2019.0 for unit in model.classes}
+    (tmp_path / "m.json").write_text(json.dumps(meta, ensure_ascii=False))
+    with np.load(tmp_path / "m.npz", allow_pickle=False) as arrays:
+        kept = {key: arrays[key] for key in arrays.files if key != "years"}
+    np.savez_compressed(tmp_path / "m.npz", **kept)
+    loaded = RoutingModel.load(tmp_path / "m")
+    assert loaded.years.tolist() == [2019.0] * len(model.labels)
+    assert loaded.suggest("공원 놀이터 시설 점검")[0].unit == "도시공원과"
+
+
+def test_an_undated_model_routes_on_text_alone():
+    model = RoutingModel().fit(ROADS + PARKS, ["건설과"] * 4 + ["도시공원과"] * 4)
+    assert np.isnan(model.years).all()
+    assert model.suggest("도로 포장 파손", date="2020.01.01")[0].unit == "건설과"
+
+
 def test_loading_something_else_fails_clearly(tmp_path):
     (tmp_path / "x.json").write_text(json.dumps({"format": "other"}))
     with pytest.raises(ValueError, match="not a Sotong routing model"):
@@ -139,10 +187,12 @@ def test_real_data_top3_beats_a_floor():
     held = set(test)
     train = [i for i in range(len(data)) if i not in held]
     model = routing_eval._fit_sotong(data, train, {})
-    ranked = routing_eval._sotong_ranked(model, [data.doc(i) for i in test])
+    docs = [data.doc(i) for i in test]
+    ranked = routing_eval._sotong_ranked(model, docs, [data.dates[i] for i in test])
     scores = routing_eval.Scores([data.units[i] for i in test], ranked)
-    assert scores.top(3) >= 0.58
-    assert scores.top(1) >= 0.40
+    # The baseline (TF-IDF + linear SVM) is at about 0.43 / 0.60 on such splits.
+    assert scores.top(3) >= 0.66
+    assert scores.top(1) >= 0.50
 
 
 def write_csv(path, rows):
