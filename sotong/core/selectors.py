@@ -30,6 +30,47 @@ def unit_name(department_name: str) -> str:
     return parts[-1] if parts else ""
 
 
+class DepartmentResolver:
+    """``resolve_department`` for many names: the organisation's departments and aliases
+    read once (two queries), then every name resolved in memory by the same rules."""
+
+    def __init__(self, organisation: Organisation) -> None:
+        departments = list(Department.objects.filter(organisation=organisation).order_by("pk"))
+        self._by_pk = {department.pk: department for department in departments}
+        self._active: dict[str, Department] = {}
+        self._any: dict[str, Department] = {}
+        for department in departments:
+            if department.is_active:
+                self._active.setdefault(department.name, department)
+            self._any.setdefault(department.name, department)
+        aliases = DepartmentAlias.objects.filter(organisation=organisation).order_by("pk")
+        # Of several departments once called by the name, the one that used it last (an
+        # alias still in use, without an end date, before any that ended).
+        self._alias: dict[str, tuple[dt.date, int]] = {}
+        for alias in aliases:
+            until = alias.until or dt.date.max
+            if alias.name not in self._alias or until > self._alias[alias.name][0]:
+                self._alias[alias.name] = (until, alias.department_id)
+
+    def resolve(self, name: str) -> Department | None:
+        unit = unit_name(name)
+        if not unit:
+            return None
+        department = self._active.get(unit)
+        if department is None and unit in self._alias:
+            department = self._by_pk.get(self._alias[unit][1])
+        if department is None:
+            department = self._any.get(unit)
+        return self._current(department) if department else None
+
+    def _current(self, department: Department) -> Department:
+        seen = {department.pk}
+        while department.successor_id is not None and department.successor_id not in seen:
+            seen.add(department.successor_id)
+            department = self._by_pk[department.successor_id]
+        return department
+
+
 def resolve_department(organisation: Organisation, name: str) -> Department | None:
     """Today's department for a name as citizens, old records or other systems write it:
     the current name, a former name, an alias, or a merged predecessor's name; with or

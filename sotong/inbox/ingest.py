@@ -278,7 +278,10 @@ def _load_citizens(keys: set[tuple[int, str]]) -> dict[tuple[int, str], Citizen]
     names = {name for _, name in keys}
     return {
         (citizen.channel_id, citizen.pseudonym): citizen
-        for citizen in Citizen.objects.filter(channel_id__in=channel_ids, pseudonym__in=names)
+        # The platform id stays encrypted: ingest never needs it back.
+        for citizen in Citizen.objects.filter(
+            channel_id__in=channel_ids, pseudonym__in=names
+        ).defer("handle")
         if (citizen.channel_id, citizen.pseudonym) in keys
     }
 

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from sotong.core import bulk
 from sotong.core.audit import Actor
 from sotong.core.models import Department, Organisation
+from sotong.core.selectors import DepartmentResolver
 from sotong.inbox import duties, routing
 from sotong.inbox.ingest import text_hash
 from sotong.inbox.models import Case, CaseStatus, Message, Urgency
@@ -83,6 +84,7 @@ def analyse_many(organisation: Organisation, texts: Sequence[str]) -> list[Analy
     docs = [tokenise.content_of(m) for m in morphs]
     model = routing.model_for(organisation)
     departments: dict[str, Department | None] = {}
+    resolver = DepartmentResolver(organisation)
     duty_table = duties.table_for(organisation)
     out = []
     for text, found, triage, doc, suggested in zip(
@@ -96,9 +98,7 @@ def analyse_many(organisation: Organisation, texts: Sequence[str]) -> list[Analy
         predicted: list[dict[str, object]] = []
         for suggestion in suggested:
             if suggestion.unit not in departments:
-                departments[suggestion.unit] = routing.department_for_unit(
-                    organisation, suggestion.unit
-                )
+                departments[suggestion.unit] = resolver.resolve(suggestion.unit)
             department = departments[suggestion.unit]
             predicted.append(
                 {

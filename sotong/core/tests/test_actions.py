@@ -55,7 +55,32 @@ def test_merge_follows_to_the_successor(city, make_staff) -> None:
     assert resolve_department(city, "도로과") == traffic
     assert Staff.objects.get(pk=roads_staff.pk).department == traffic
     # A new department may now take the old name.
-    actions.create_department(SYSTEM, city, code="roads-2030", name="도로과", kind="division")
+    new_roads = actions.create_department(
+        SYSTEM, city, code="roads-2030", name="도로과", kind="division"
+    )
+    assert resolve_department(city, "도로과") == new_roads
+
+
+def test_the_batch_resolver_agrees_with_resolve_department(city) -> None:
+    from sotong.core.selectors import DepartmentResolver
+
+    sewer, roads, traffic = (department(city, c) for c in ("sewer", "roads", "traffic"))
+    actions.rename_department(SYSTEM, sewer, "하수관리과")
+    actions.merge_departments(SYSTEM, roads, traffic)
+    names = [
+        "하수관리과",
+        "하수도과",
+        "하수과",
+        "안전건설국 하수도과",
+        "도로과",
+        "교통과",
+        "없는과",
+        " ",
+    ]
+    names += list(DepartmentAlias.objects.filter(organisation=city).values_list("name", flat=True))
+    resolver = DepartmentResolver(city)
+    assert [resolver.resolve(n) for n in names] == [resolve_department(city, n) for n in names]
+    assert resolver.resolve("도로과") == traffic
 
 
 def test_merge_refuses_nonsense(city, other_city) -> None:
