@@ -235,7 +235,9 @@ _ROAD = re.compile(
     r"(?<![가-힣])(?P<road>[가-힣]{1,20}(?:[0-9]{1,3}(?:번안|번|가|안)?)?(?:대로|로|길)"
     r"(?:[ ]?[0-9]{1,4}[ ]?(?:번안|번|가|안)?길)?)[ ]?"
     r"(?P<number>(?<![0-9])[0-9]{1,4}(?:-[0-9]{1,4})?(?:[ ]?,?[ ]?[0-9]{1,5}[ ]?호(?!선))?)"
-    r"(?![0-9])(?![-.,:/][0-9])(?![ ]?(?:" + _UNITS + r"))"
+    # A number running on into masked digits (010-****-…) is what masking left of a
+    # phone or card number, not a building number.
+    r"(?![0-9])(?![-.,:/][0-9])(?![-.,:/ ]?[*])(?![ ]?(?:" + _UNITS + r"))"
     # 종로5가: the fifth section of 종로, not building 5.
     r"(?!가)"
 )
