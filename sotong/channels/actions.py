@@ -367,7 +367,12 @@ def store_inbound(
         ]
         for channel, items in deliveries
     ]
-    flat = [event for group in events for event in group]
+    # In key order: two PostgreSQL transactions inserting overlapping keys in different
+    # orders could deadlock on the unique index.
+    flat = sorted(
+        (event for group in events for event in group),
+        key=lambda event: (event.channel_id, event.external_id),
+    )
     inserted: dict[tuple[int, str], int] = {}
     for start in range(0, len(flat), _INSERT_ROWS):
         inserted.update(_insert_events(fields, flat[start : start + _INSERT_ROWS]))

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 
-from django.db import connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from sotong.channels.models import Channel, InboundEvent
@@ -35,8 +35,10 @@ logger = logging.getLogger(__name__)
 # Deliveries committed together at most; larger bursts take several rounds.
 MAX_BATCH = 256
 # A request gives up waiting for its commit after this long (the platform retries; a
-# delivery committed after all is recognised on the retry). Below gunicorn's timeout.
-WAIT_SECONDS = 20.0
+# delivery committed after all is recognised on the retry). Below gunicorn's timeout
+# (30 s) and above SQLite's busy timeout (20 s), so a leader waiting for the write lock
+# fails and tells its waiters before they give up on it.
+WAIT_SECONDS = 25.0
 
 Delivery = tuple[Channel, Sequence[InboundItem]]
 
@@ -78,7 +80,13 @@ class GroupCommit:
             if not self._leading:
                 self._leading = pending.lead = True
         if not pending.lead and not pending.woken.wait(WAIT_SECONDS):
-            raise IntakeTimeout("the commit did not finish in time")
+            with self._lock:
+                if not pending.lead:
+                    if pending in self._waiting:
+                        # Never taken into a batch: nothing of it was stored.
+                        self._waiting.remove(pending)
+                    raise IntakeTimeout("the commit did not finish in time")
+            # Made leader just as the wait ran out: lead, or nobody would.
         if pending.lead:
             self._lead()
         if pending.error is not None:
@@ -124,8 +132,11 @@ def _commit(batch: list[_Pending]) -> None:
             stored = actions.store_inbound([d for p in batch for d in p.deliveries])
             actions.touch_webhook_channels(frozenset().union(*(p.touch for p in batch)))
     except Exception as error:  # noqa: BLE001 - handed to the request, which answers 5xx
-        if len(batch) == 1:
-            batch[0].error = error
+        if len(batch) == 1 or not isinstance(error, (IntegrityError, DataError)):
+            # A locked, lost or slow database fails the whole batch at once (503, the
+            # platforms retry): trying each delivery alone would only queue up more waits.
+            for pending in batch:
+                pending.error = error
             return
         logger.warning("webhook intake: a batch of %d failed (%s)", len(batch), error)
         for pending in batch:

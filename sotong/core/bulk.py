@@ -72,7 +72,10 @@ def insert_rows(rows: Sequence[models.Model]) -> None:
                 f"VALUES {', '.join([one] * len(part))} RETURNING {quote(str(pk.column))}",
                 params,
             )
-            for row, (key,) in zip(part, cursor.fetchall(), strict=True):
+            # Keys are handed out in increasing order within one statement on both
+            # databases, but SQLite does not promise RETURNING's row order: sort them.
+            keys = sorted(key for (key,) in cursor.fetchall())
+            for row, key in zip(part, keys, strict=True):
                 setattr(row, pk.attname, key)
                 row._state.adding = False
                 row._state.db = alias

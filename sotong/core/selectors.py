@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from sotong.core.models import AuditEntry, Department, DepartmentAlias, Organisation, Staff
 
@@ -49,7 +49,7 @@ class DepartmentResolver:
         self._alias: dict[str, tuple[dt.date, int]] = {}
         for alias in aliases:
             until = alias.until or dt.date.max
-            if alias.name not in self._alias or until > self._alias[alias.name][0]:
+            if alias.name not in self._alias or until >= self._alias[alias.name][0]:
                 self._alias[alias.name] = (until, alias.department_id)
 
     def resolve(self, name: str) -> Department | None:
@@ -84,7 +84,8 @@ def resolve_department(organisation: Organisation, name: str) -> Department | No
         alias = (
             DepartmentAlias.objects.filter(organisation=organisation, name=unit)
             .select_related("department")
-            .order_by("-until")
+            # An alias still in use (no end date) before those that ended.
+            .order_by(F("until").desc(nulls_first=True), "-pk")
             .first()
         )
         department = alias.department if alias else candidates.filter(name=unit).first()

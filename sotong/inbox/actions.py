@@ -973,7 +973,7 @@ def _reviewable(by: Performer, answer: Reply) -> tuple[Reply, bool]:
     """Lock ``answer`` for a decision by ``by``; whether it is a self-approval."""
     _require(by, answer.case, Permission.APPROVE_POSTS)
     answer = (
-        Reply.objects.select_for_update()
+        Reply.objects.select_for_update(of=("self",))
         .select_related("case__organisation", "case__channel", "case__department")
         .get(pk=answer.pk)
     )
@@ -1123,7 +1123,7 @@ def resubmit_reply(by: Performer, answer: Reply, text: str) -> Reply:
             {"text": _("A reply is at most %(max)d characters.") % {"max": MAX_REPLY}}
         )
     answer = (
-        Reply.objects.select_for_update()
+        Reply.objects.select_for_update(of=("self",))
         .select_related("case__organisation", "message__channel")
         .get(pk=answer.pk)
     )

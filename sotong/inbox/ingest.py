@@ -184,7 +184,7 @@ def _claim(events: list[InboundEvent], now: dt.datetime) -> set[int]:
         cursor.execute(
             f"UPDATE {table} SET processed_at = %s "  # noqa: S608 - names are ours, values bound
             f"WHERE id IN ({marks}) AND processed_at IS NULL RETURNING id",
-            [now, *(event.pk for event in events)],
+            [connection.ops.adapt_datetimefield_value(now), *(event.pk for event in events)],
         )
         return {row[0] for row in cursor.fetchall()}
 

@@ -228,7 +228,9 @@ def _answer_batch(done: list[Message], found: dict[int, Analysis]) -> None:
     )
     indexes: dict[int, FaqIndex] = {}
     for pk in wanted:
-        message = candidates[pk]
+        message = candidates.get(pk)
+        if message is None:
+            continue  # gone meanwhile
         try:
             if not _may_answer_alone(message, counts.get(message.case_id, 0)):
                 continue
@@ -310,6 +312,8 @@ def _store_all(analysed: list[tuple[Message, Analysis]]) -> list[Message]:
     """``_store`` for many, in the caller's transaction: the messages are claimed in one
     statement (those another run triaged first are left alone), written in bulk, and only
     the cases whose urgency rises are touched."""
+    if not analysed:
+        return []
     now = timezone.now()
     table = connection.ops.quote_name(Message._meta.db_table)
     marks = ", ".join(["%s"] * len(analysed))
@@ -317,7 +321,10 @@ def _store_all(analysed: list[tuple[Message, Analysis]]) -> list[Message]:
         cursor.execute(
             f"UPDATE {table} SET triaged_at = %s "  # noqa: S608 - names are ours, values bound
             f"WHERE id IN ({marks}) AND triaged_at IS NULL RETURNING id",
-            [now, *(message.pk for message, _ in analysed)],
+            [
+                connection.ops.adapt_datetimefield_value(now),
+                *(message.pk for message, _ in analysed),
+            ],
         )
         claimed = {row[0] for row in cursor.fetchall()}
     done = []

@@ -9,7 +9,7 @@ import threading
 import time
 
 import pytest
-from django.db import DatabaseError, OperationalError, connection
+from django.db import DataError, OperationalError, connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -166,7 +166,7 @@ def test_one_bad_delivery_in_a_batch_does_not_refuse_the_others(channel, monkeyp
 
     def refuses_poison(deliveries):
         if any(i.external_id == "poison" for _c, items in deliveries for i in items):
-            raise DatabaseError("value too long")
+            raise DataError("value too long")
         return real(deliveries)
 
     monkeypatch.setattr(actions, "store_inbound", refuses_poison)
@@ -178,9 +178,51 @@ def test_one_bad_delivery_in_a_batch_does_not_refuse_the_others(channel, monkeyp
     assert good.done
     assert again.done
     assert again.stored == [[]]
-    assert isinstance(bad.error, DatabaseError)
+    assert isinstance(bad.error, DataError)
     assert not bad.done
     assert stored_ids() == ["a", "b"]  # nothing of the refused delivery
+
+
+def test_a_locked_database_fails_the_whole_batch_at_once(channel, monkeypatch) -> None:
+    calls = []
+
+    def locked(deliveries):
+        calls.append(len(deliveries))
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(actions, "store_inbound", locked)
+    batch = [intake._Pending([(channel, [item(name)])], frozenset()) for name in "abc"]
+    intake._commit(batch)
+    # One try, not one more per delivery each waiting for the lock again.
+    assert calls == [3]
+    assert all(isinstance(p.error, OperationalError) and not p.done for p in batch)
+    assert stored_ids() == []
+
+
+def test_a_request_that_gives_up_waiting_leaves_no_stuck_leader(monkeypatch) -> None:
+    release = threading.Event()
+
+    def slow_commit(batch):
+        release.wait(5)
+        for pending in batch:
+            pending.stored = [[]]
+            pending.done = True
+
+    monkeypatch.setattr(intake, "_commit", slow_commit)
+    monkeypatch.setattr(intake, "WAIT_SECONDS", 0.2)
+    writer = intake.GroupCommit()
+    leader = threading.Thread(target=writer.submit, args=([(None, [1])],))
+    leader.start()
+    while not writer._leading:
+        time.sleep(0.01)
+    with pytest.raises(intake.IntakeTimeout):
+        writer.submit([(None, [2])])  # type: ignore[list-item]
+    # The request that gave up is no longer queued: nobody hands leadership to it.
+    assert writer._waiting == []
+    release.set()
+    leader.join(5)
+    assert not writer._leading
+    assert writer.submit([(None, [3])]) == [[]]  # type: ignore[list-item]
 
 
 def test_concurrent_requests_are_committed_together_and_each_gets_its_own_answer(
