@@ -373,6 +373,10 @@ def record_satisfaction(
                 % {"max": MAX_SATISFACTION_COMMENT}
             }
         )
+    from sotong.nlp.pii import mask
+
+    # Kept masked: every handler of the case reads it, and nothing needs the original.
+    comment = mask(comment).masked
     case = _locked(case)
     survey = SatisfactionSurvey.objects.select_for_update().filter(case=case).first()
     if source != SurveyAnswerSource.STAFF and survey is not None and survey.answered_at:
@@ -563,8 +567,9 @@ def reply(
     from sotong.inbox import satisfaction
 
     text = satisfaction.with_survey_link(case, message, text)
-    # Read now, not from the caller's copy: a case marked sensitive a moment ago counts.
-    waiting = Case.objects.only("sensitivity", "urgency").get(pk=case.pk).is_sensitive
+    # Read now under the case's lock, not from the caller's copy: a case being marked
+    # sensitive at this moment (set_sensitivity locks it too) counts.
+    waiting = _locked(case).is_sensitive
     staff = by if isinstance(by, Staff) else None
     answer = Reply.objects.create(
         organisation_id=case.organisation_id,
@@ -1094,8 +1099,15 @@ def return_reply(by: Performer, answer: Reply, comment: str) -> Reply:
     )
     _resolve_approval_notices(answer)
     writers = Staff.objects.filter(pk__in=_writers(answer)).select_related("user")
+    # Only writers who still see the case: it may have moved to another department.
+    told = [
+        staff
+        for staff in writers
+        if (not isinstance(by, Staff) or staff.pk != by.pk)
+        and Case.objects.for_staff(staff).filter(pk=case.pk).exists()
+    ]
     notifications.notify(
-        [staff for staff in writers if not isinstance(by, Staff) or staff.pk != by.pk],
+        told,
         NotificationKind.REPLY_RETURNED,
         organisation=case.organisation_id,
         link=reverse("inbox:case", args=[case.pk]),
@@ -1133,7 +1145,7 @@ def resubmit_reply(by: Performer, answer: Reply, text: str) -> Reply:
 
     case = answer.case
     text = satisfaction.with_survey_link(case, answer.message, text)
-    waiting = Case.objects.only("sensitivity", "urgency").get(pk=case.pk).is_sensitive
+    waiting = _locked(case).is_sensitive
     before_length = len(answer.text)
     answer.text = text
     answer.submitted_by = by if isinstance(by, Staff) else None

@@ -296,12 +296,12 @@ def korean_date(case: Case) -> str:
     return f"{day.year}년 {day.month}월 {day.day}일({_WEEKDAYS[day.weekday()]})"
 
 
-def values_for(case: Case, *, full_name: bool) -> dict[str, str]:
+def values_for(case: Case) -> dict[str, str]:
     """What each placeholder becomes on ``case``. Words a citizen reads are in the city's
     language whatever the staff member's page is in."""
     with translation.override(settings.LANGUAGE_CODE):
         name = (case.citizen.display_name or "").strip()
-        citizen = (name if full_name else mask_name(name)) if name else _("citizen")
+        citizen = mask_name(name) if name else _("citizen")
         return {
             CITIZEN: citizen,
             DEPARTMENT: case.department.name if case.department else _("the department in charge"),
@@ -319,12 +319,10 @@ def fill(body: str, values: dict[str, str]) -> str:
 
 
 def render(staff: Staff, canned: CannedResponse, case: Case, *, public: bool) -> str:
-    """The canned response filled in for ``case``. The citizen's full name only in a
-    private reply by staff allowed to see it; masked everywhere else."""
-    from sotong.inbox.actions import may_see_personal_data
-
-    full_name = not public and may_see_personal_data(staff, case)
-    return fill(canned.body, values_for(case, full_name=full_name))
+    """The canned response filled in for ``case``. The citizen's name masked, in public
+    and private replies alike: a reply's text is kept in clear and read by everyone
+    who may see the case, not only by those allowed the citizen's personal data."""
+    return fill(canned.body, values_for(case))
 
 
 @transaction.atomic

@@ -168,7 +168,9 @@ def _fits(message: Message, text: str) -> bool:
 
 def with_survey_link(case: Case, message: Message, text: str) -> str:
     """``text`` with the survey link added when the organisation wants it, the case has
-    not been rated yet, and the link still fits the platform's length."""
+    not been rated yet, and the link still fits the platform's length. Off by default:
+    in a public reply anyone reading the thread can open the link (the only way to ask
+    on a channel without private messages), and staff can correct a score they doubt."""
     if not options(case.organisation_id).survey_link_in_replies or case.satisfaction:
         return text
     survey = survey_for(case)
@@ -313,6 +315,23 @@ _COMPLETION = re.compile(
 )
 
 
+# After a bare number, a counter word makes it a count: 1 주일, 2 번째, 3 시, 10 분.
+_COUNTED = re.compile(
+    r"^\s*(?:주일|주|번째|번|시간|시|분|일|개월|달|년|층|명|개|차|회|동|호|살|세|km|m)"
+)
+# What makes a follow-up a new request, not a comment on the answer: a question, or
+# the matter still not settled. Such a message reopens the case even after a score.
+_REQUEST = re.compile(
+    r"\?|나요|까요|는지|[인은던]가요|언제|며칠|왜|어떻게|문의|아직|그대로|다시|또\s|여전히|"
+    r"안\s*돼|안\s*됐|안\s*되|안\s*고|못\s*하|처리가|주세요|주시기|바랍니다|부탁"
+)
+
+
+def looks_like_a_request(text: str) -> bool:
+    """Whether a citizen's words ask for something or say the matter is not settled."""
+    return bool(_REQUEST.search(text))
+
+
 def _comment(rest: str) -> str:
     rest = _COMPLETION.sub("", rest.strip(), count=1)
     return rest.strip(" \t\n.,!~")
@@ -345,6 +364,8 @@ def parse_score(text: str) -> tuple[int, str] | None:
         if number.group(2) or not rest or re.match(r"[\s.,!~)^ㅎㅋ]", rest):
             if re.match(r"\.\d", rest):
                 return None
+            if not number.group(2) and _COUNTED.match(rest):
+                return None  # "1 주일째", "2 번째", "3 시에": a count, not a score
             return int(number.group(1)), _comment(rest)
         return None
     for pattern, score in _WORDS:
@@ -377,6 +398,10 @@ def take_score(case: Case, text: str, at: dt.datetime) -> bool:
     if found is None:
         return False
     score, comment = found
+    if looks_like_a_request(comment):
+        # "1점이요, 아직 안 고쳐졌어요": a complaint that the case must answer, not only
+        # a score; recorded as a message, and it reopens the case.
+        return False
     try:
         actions.record_satisfaction(
             CITIZEN, case, score, comment[:MAX_COMMENT], source=SurveyAnswerSource.MESSAGE

@@ -13,8 +13,11 @@ INGEST_EVERY = dt.timedelta(seconds=5)
 
 
 # One run drains what is waiting, batch after batch, for at most this long; what a burst
-# leaves after that is the next run's (runs may overlap: each batch is claimed).
+# leaves after that is the next run's.
 DRAIN_FOR = dt.timedelta(seconds=30)
+INBOX_LEASE_NAME = "inbox"
+# Longer than one batch of ingest and triage takes, renewed after each.
+INBOX_LEASE = dt.timedelta(seconds=60)
 
 
 @periodic(every=INGEST_EVERY)
@@ -23,13 +26,32 @@ def process_inbox() -> dict[str, int]:
     """Messages from new inbound events, then triage of every message not triaged yet
     (including any a worker that died mid-triage left behind), a batch of each at a time
     until nothing is waiting."""
-    import time
+    import threading
 
-    from sotong.inbox import ingest, triage
+    from sotong.core.scheduler import acquire_lease, default_holder, release_lease
 
     totals = {"messages": 0, "skipped": 0, "cases_opened": 0, "cases_reopened": 0, "triaged": 0}
+    # One run at a time across workers: overlapping runs would analyse the same oldest
+    # messages and throw the losers' work away. A run killed midway holds the lease only
+    # until it expires; the next run then takes up what it left.
+    holder = f"{default_holder()}:{threading.get_ident()}"
+    if not acquire_lease(holder, INBOX_LEASE, name=INBOX_LEASE_NAME):
+        return {**totals, "busy": 1}
+    try:
+        return _drain(totals, holder)
+    finally:
+        release_lease(holder, name=INBOX_LEASE_NAME)
+
+
+def _drain(totals: dict[str, int], holder: str) -> dict[str, int]:
+    import time
+
+    from sotong.core.scheduler import acquire_lease
+    from sotong.inbox import ingest, triage
+
     stop_at = time.monotonic() + DRAIN_FOR.total_seconds()
     while True:
+        acquire_lease(holder, INBOX_LEASE, name=INBOX_LEASE_NAME)  # still running: renew
         result = ingest.ingest_pending(limit=ingest.BATCH)
         triaged = triage.triage_pending(limit=triage.BATCH)
         totals["messages"] += result.messages

@@ -16,7 +16,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from sotong.core import bulk
+from sotong.core import audit, bulk
 from sotong.core.audit import Actor
 from sotong.core.models import Department, Organisation
 from sotong.core.selectors import DepartmentResolver
@@ -46,6 +46,7 @@ STORED_FIELDS = [
 # What the FAQ may answer without a person: plain questions, not complaints or reports.
 AUTO_ANSWER_INTENTS = frozenset({"question"})
 FAQ = Actor.system("faq")
+TRIAGE = Actor.system("triage")
 URGENCY_ORDER: list[str] = [Urgency.NORMAL, Urgency.HIGH, Urgency.URGENT]
 
 
@@ -343,12 +344,41 @@ def _store_all(analysed: list[tuple[Message, Analysis]]) -> list[Message]:
     bulk.update_rows(done, STORED_FIELDS)
     raising = {m.case_id: m.urgency for m in done if _rank(m.urgency) > 0}
     raised = []
-    for case in Case.objects.select_for_update().filter(pk__in=raising).order_by("pk"):
+    entries = []
+    for case in (
+        Case.objects.select_for_update(of=("self",))
+        .select_related("organisation", "department")
+        .filter(pk__in=raising)
+        .order_by("pk")
+    ):
         wanted = max(
             (m.urgency for m in done if m.case_id == case.pk and _rank(m.urgency) > 0), key=_rank
         )
         if _rank(wanted) > _rank(case.urgency):
+            # Recorded: a raised urgency can make the case sensitive (replies wait for
+            # approval) and moves it up every list.
+            entries.append(
+                audit.build(
+                    TRIAGE,
+                    "case.urgency",
+                    case,
+                    organisation=case.organisation,
+                    department=case.department,
+                    before={"urgency": case.urgency, "sensitive": case.is_sensitive},
+                    after={"urgency": wanted, "sensitive": _sensitive_with(case, wanted)},
+                )
+            )
             case.urgency = wanted
             raised.append(case)
     bulk.update_rows(raised, ["urgency"])
+    audit.record_many(entries)
     return done
+
+
+def _sensitive_with(case: Case, urgency: str) -> bool:
+    before = case.urgency
+    case.urgency = urgency
+    try:
+        return case.is_sensitive
+    finally:
+        case.urgency = before

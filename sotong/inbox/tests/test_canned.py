@@ -175,7 +175,8 @@ def test_placeholders_are_filled_from_the_case_and_the_name_is_masked_in_public(
         f"답변드리겠습니다. 담당: {editor.display_name} (순천시)"
     )
     # In a private reply the PR office, who may see personal data, gets the full name.
-    assert canned.insert(editor, shared, case, public=False).startswith("박시민님, ")
+    # Masked in a private reply too: the reply's text is read by all who see the case.
+    assert canned.insert(editor, shared, case, public=False).startswith("박*민님, ")
     shared.refresh_from_db()
     assert shared.use_count == 2
     assert shared.last_used_at is not None
@@ -193,7 +194,7 @@ def test_an_unassigned_case_fills_in_words_not_blanks(city, comment, shared) -> 
     comment("가로등이 꺼졌어요", author="6020", name="")
     ingest.ingest_pending()
     case = Case.objects.get()
-    filled = canned.fill(shared.body, canned.values_for(case, full_name=False))
+    filled = canned.fill(shared.body, canned.values_for(case))
     with translation.override("ko"):
         assert filled.startswith("시민님, 담당 부서에서 ")
         assert "담당: 담당자 (순천시)" in filled
@@ -304,7 +305,7 @@ def test_api_lists_and_renders_for_a_case(
         content_type="application/json",
     )
     assert rendered.status_code == 200
-    assert rendered.json()["text"].startswith("박시민님, 하수도과에서")
+    assert rendered.json()["text"].startswith("박*민님, 하수도과에서")
     other = client.post(
         f"/api/v1/cases/{case.pk}/canned-responses/{for_roads.pk}/render",
         {},

@@ -233,3 +233,18 @@ def test_one_inbox_run_drains_a_burst_batch_after_batch(comment, monkeypatch) ->
     assert (totals["messages"], totals["triaged"]) == (5, 5)
     assert not InboundEvent.objects.filter(processed_at__isnull=True).exists()
     assert not Message.objects.filter(triaged_at__isnull=True).exists()
+
+
+def test_an_inbox_run_steps_aside_while_another_is_running(comment) -> None:
+    import datetime as dt
+
+    from sotong.core.scheduler import acquire_lease, release_lease
+    from sotong.inbox import tasks
+
+    comment("가로등이 꺼졌어요")
+    assert acquire_lease("other-worker", dt.timedelta(seconds=60), name=tasks.INBOX_LEASE_NAME)
+    assert tasks.process_inbox.call()["busy"] == 1
+    assert InboundEvent.objects.filter(processed_at__isnull=True).exists()
+    # The other run ends (or its lease runs out): the next run takes the work.
+    release_lease("other-worker", name=tasks.INBOX_LEASE_NAME)
+    assert tasks.process_inbox.call()["messages"] == 1

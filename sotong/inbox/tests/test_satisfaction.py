@@ -173,6 +173,39 @@ def test_a_score_arriving_on_the_channel_keeps_the_case_answered_and_a_question_
     assert private_case.status == CaseStatus.REOPENED
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1 주일째 그대로예요. 다시 와 주세요",
+        "2 번째 문의입니다 아직 안 고쳐졌어요",
+        "불만 있어요 처리가 안 됐어요",
+        "보통 며칠 걸리나요?",
+        "1점이요 아직도 냄새가 나요 언제 고쳐요?",
+    ],
+)
+def test_a_follow_up_that_asks_again_is_not_taken_as_a_score(private_case, message, text) -> None:
+    answer_privately(private_case)
+    actions.send_reply(the_question(private_case).pk)
+    message(text, psid=PSID)
+    result = ingest.ingest_pending()
+    assert result.cases_reopened == 1
+    private_case.refresh_from_db()
+    assert private_case.status == CaseStatus.REOPENED
+    assert private_case.satisfaction is None
+
+
+def test_personal_data_in_a_satisfaction_comment_is_masked(private_case) -> None:
+    answer_privately(private_case)
+    actions.send_reply(the_question(private_case).pk)
+    asked = SatisfactionSurvey.objects.get(case=private_case).asked_at
+    assert satisfaction.take_score(private_case, "5점 010-1234-5678 로 연락 감사했어요", asked)
+    private_case.refresh_from_db()
+    assert "1234-5678" not in private_case.satisfaction_comment
+    assert "010-" in private_case.satisfaction_comment
+    event = CaseEvent.objects.get(case=private_case, kind=CaseEventKind.SATISFACTION)
+    assert "1234-5678" not in event.text
+
+
 def test_the_question_answers_nothing_a_case_reopened_meanwhile_stays_open(private_case) -> None:
     answer_privately(private_case)
     actions.reopen(SYSTEM, private_case)

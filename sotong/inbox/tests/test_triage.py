@@ -149,3 +149,9 @@ def test_a_batch_leaves_alone_what_another_run_triaged_first(comment) -> None:
     second.refresh_from_db()
     assert second.masked_text == "두 번째 글: 화재 위험이 있어요"
     assert second.case.urgency != "normal"
+    from sotong.core.models import AuditEntry
+
+    entry = AuditEntry.objects.get(action="case.urgency", target_id=str(second.case_id))
+    assert entry.before["urgency"] == "normal"
+    assert entry.after["urgency"] == second.case.urgency
+    assert entry.after["sensitive"] is True
