@@ -146,10 +146,14 @@ def ingest_pending(limit: int = BATCH) -> IngestResult:
         own = _our_own(pending, connectors)
         try:
             _ingest_batch(pending, own, result)
-        except IntegrityError:
-            # A concurrent worker made the same citizen or case first (PostgreSQL): the
-            # batch rolled back whole, and one by one settles who made what.
-            logger.info("ingest batch of %d conflicted; taking events one by one", len(pending))
+        except Exception as error:  # noqa: BLE001 - rolled back whole: one by one below
+            # A concurrent worker made the same citizen or case first (PostgreSQL), or one
+            # event trips a bug: the batch rolled back whole, and one by one settles it.
+            logger.info(
+                "ingest batch of %d failed (%s); taking events one by one",
+                len(pending),
+                type(error).__name__,
+            )
             result = IngestResult()
             for event in pending:
                 _ingest_one(event, event.pk in own, result)
@@ -423,41 +427,28 @@ def _message(
 
 
 def _ingest_one(event: InboundEvent, own: bool, result: IngestResult) -> None:
-    """One event in its own transaction: the fallback when a batch conflicts."""
+    """One event in its own transaction: the fallback when a batch fails. An event that
+    cannot be taken in stays unprocessed for the next round (logged by id, never its
+    words) and holds back no other."""
+    alone = IngestResult()
     try:
-        with transaction.atomic():
-            if not _claim([event], timezone.now()):
-                return  # another worker took it
-            if own or event.kind not in set(MessageKind):
-                result.skipped += 1
-                return
-            citizens = _citizens_for([event])
-            cases = _cases_for([event], citizens, timezone.now(), result)
-            message = _message(event, cases[event.pk], citizens[event.pk], _publication(event))
-            message.save(force_insert=True)
-            CaseEvent.objects.create(
-                organisation_id=event.organisation_id,
-                case=message.case,
-                kind=CaseEventKind.MESSAGE,
-                actor_label=message.citizen.label,
-                at=event.received_at,
-                data={"message": message.pk},
-            )
+        _ingest_batch([event], {event.pk} if own else set(), alone)
     except IntegrityError:
-        # Lost a race for the citizen or the case to another worker, which committed
-        # first: the event is still unprocessed and the next round takes it.
+        # Lost a race for the citizen or the case to a worker that committed first.
         logger.info("ingest of event %s conflicted; left for the next round", event.pk)
         return
-    result.messages += 1
-    result.message_ids.append(message.pk)
-
-
-def _publication(event: InboundEvent) -> Publication | None:
-    if not event.post_external_id:
-        return None
-    return Publication.objects.filter(
-        channel_id=event.channel_id, external_id=event.post_external_id
-    ).first()
+    except Exception as error:  # noqa: BLE001 - any bug: the others go on
+        logger.warning(
+            "ingest of event %s failed (%s); left for the next round",
+            event.pk,
+            type(error).__name__,
+        )
+        return
+    result.messages += alone.messages
+    result.skipped += alone.skipped
+    result.cases_opened += alone.cases_opened
+    result.cases_reopened += alone.cases_reopened
+    result.message_ids.extend(alone.message_ids)
 
 
 def _reopen(case: Case, received_at: dt.datetime, calendar: BusinessCalendar) -> None:

@@ -248,3 +248,24 @@ def test_an_inbox_run_steps_aside_while_another_is_running(comment) -> None:
     # The other run ends (or its lease runs out): the next run takes the work.
     release_lease("other-worker", name=tasks.INBOX_LEASE_NAME)
     assert tasks.process_inbox.call()["messages"] == 1
+
+
+def test_one_event_that_cannot_be_taken_in_holds_back_no_other(comment, monkeypatch) -> None:
+    comment("첫 번째 글", author="6011")
+    poison = comment("두 번째 글", author="6012")
+    comment("세 번째 글", author="6013")
+    real = ingest._message
+
+    def trips_on_one(event, *args):  # type: ignore[no-untyped-def]
+        if event.external_id == poison.external_id:
+            raise ValueError("an analyser bug")
+        return real(event, *args)
+
+    monkeypatch.setattr(ingest, "_message", trips_on_one)
+    result = ingest.ingest_pending()
+    assert (result.messages, result.cases_opened) == (2, 2)
+    left = InboundEvent.objects.filter(processed_at__isnull=True)
+    assert [event.external_id for event in left] == [poison.external_id]
+    monkeypatch.setattr(ingest, "_message", real)
+    assert ingest.ingest_pending().messages == 1
+    assert Message.objects.count() == 3
