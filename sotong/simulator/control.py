@@ -8,12 +8,21 @@ DELETE /_control/faults[/<platform>]       clear faults (and latency)
 GET  /_control/requests[?platform=x]       the recorded requests
 POST /_control/citizens[/<platform>]       one citizen acts now: {"kind": "comment" | "message",
                                            "text": "…"} (both optional)
+POST /_control/citizens/kakao              with "user" (a botUserKey), or kind "tap" | "photo" |
+                                           "location" | "friend_added" | "friend_blocked": that
+                                           KakaoTalk user acts ({"label"} for a tap, {"text"} for
+                                           a message or a place, "bot" optional); answers what
+                                           the chat showed: {"acted", "answer": {"ok", "texts",
+                                           "quick_replies", "buttons", "reason", "problems"}}
+POST /_control/citizens/kakao/chat/<bot>/<user>   the browser chat client's forms
+                                           (action=message|tap|photo|location); 303 back
 """
 
 from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, quote
 
 from sotong.simulator.core import Fault, Latency, Response, json_response
 
@@ -21,8 +30,13 @@ if TYPE_CHECKING:
     from sotong.simulator.core import Simulator
 
 
+KAKAO_ONLY_KINDS = frozenset({"tap", "photo", "location", "friend_added", "friend_blocked"})
+
+
 def handle(simulator: Simulator, method: str, path: str, body: bytes) -> Response:
     parts = path.strip("/").split("/")[1:]
+    if parts[:3] == ["citizens", "kakao", "chat"] and "kakao" in simulator.platforms:
+        return kakao_chat_form(simulator, method, parts[3:], body)
     try:
         data = json.loads(body) if body else {}
     except ValueError:
@@ -57,6 +71,16 @@ def handle(simulator: Simulator, method: str, path: str, body: bytes) -> Respons
     if what == "latency" and method == "POST" and platform:
         simulator.latency[platform] = Latency(float(data.get("low", 0)), float(data.get("high", 0)))
         return json_response({"ok": True})
+    if (
+        what == "citizens"
+        and method == "POST"
+        and platform == "kakao"
+        and isinstance(data, dict)
+        and (data.get("user") or data.get("kind") in KAKAO_ONLY_KINDS)
+    ):
+        # One KakaoTalk user acts; {"kind": "message", "text"} alone stays a crowd act.
+        status, answer = simulator["kakao"].act(data)
+        return json_response(answer, status)
     if what == "citizens" and method == "POST":
         from sotong.simulator.citizens import Crowd
 
@@ -80,3 +104,17 @@ def handle(simulator: Simulator, method: str, path: str, body: bytes) -> Respons
             ]
         )
     return json_response({"error": "unknown control call"}, 404)
+
+
+def kakao_chat_form(simulator: Simulator, method: str, rest: list[str], body: bytes) -> Response:
+    """The KakaoTalk chat page's forms: act, then back to the chat (post/redirect/get)."""
+    if method != "POST" or len(rest) != 2 or not all(rest):
+        return json_response({"error": "POST /_control/citizens/kakao/chat/<bot>/<user>"}, 404)
+    bot_id, user_key = rest
+    kakao = simulator["kakao"]
+    if bot_id not in kakao.bots:
+        return json_response({"error": f"no bot {bot_id!r}"}, 404)
+    fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+    kakao.chat_form(bot_id, user_key, {name: values[0] for name, values in fields.items()})
+    location = f"/view/kakao/chat/{quote(bot_id, safe='')}/{quote(user_key, safe='')}"
+    return Response(303, b"", headers={"Location": location}, content_type="text/plain")
