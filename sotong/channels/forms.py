@@ -31,7 +31,10 @@ EXTRA_SECRETS: dict[str, tuple[tuple[str, Any], ...]] = {
     ),
     "youtube": (("client_id", _("Client ID")), ("client_secret", _("Client secret"))),
     "telegram": (("secret_token", _("Webhook secret token")),),
-    "kakao": (("skill_secret", _("Skill URL secret")),),
+    "kakao": (
+        ("skill_secret", _("Skill URL secret")),
+        ("admin_key", _("Admin key (friend callbacks)")),
+    ),
     "band": (),
     "mastodon": (),
     "naver_blog": (),
@@ -94,6 +97,17 @@ class ConnectForm(NoColon, forms.Form):
             self.fields[f"extra_{name}"] = forms.CharField(
                 label=label, required=False, widget=forms.PasswordInput(render_value=False)
             )
+        self.organisation_id = staff.organisation_id
+        if kind == "kakao":
+            # Paid per message, so off unless the city chooses it (inbox.event_api).
+            self.fields["option_event_api"] = forms.BooleanField(
+                label=_("Send staff replies by the Event API"),
+                required=False,
+                help_text=_(
+                    "15 won + VAT per delivered message. Off: a reply reaches the citizen "
+                    "with the chatbot's answer to their next message."
+                ),
+            )
 
     def connect_arguments(self) -> dict[str, Any]:
         data = self.cleaned_data
@@ -102,7 +116,7 @@ class ConnectForm(NoColon, forms.Form):
             for name, _label in EXTRA_SECRETS.get(self.kind, ())
             if data.get(f"extra_{name}")
         }
-        return {
+        arguments: dict[str, Any] = {
             "kind": self.kind,
             "name": data["name"],
             "account_id": data["account_id"].strip(),
@@ -114,3 +128,21 @@ class ConnectForm(NoColon, forms.Form):
             "department": data["department"],
             "api_base": data["api_base"],
         }
+        if "option_event_api" in self.fields:
+            from sotong.channels.models import Channel
+
+            # Reconnecting keeps the channel's other options (event name, price).
+            kept = (
+                Channel.objects.filter(
+                    organisation_id=self.organisation_id,
+                    kind=self.kind,
+                    account_id=arguments["account_id"],
+                )
+                .values_list("options", flat=True)
+                .first()
+            )
+            arguments["options"] = {
+                **{str(k): str(v) for k, v in (kept or {}).items()},
+                "event_api": "true" if data.get("option_event_api") else "false",
+            }
+        return arguments

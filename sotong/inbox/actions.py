@@ -14,7 +14,9 @@ import datetime as dt
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import partial
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
@@ -28,7 +30,7 @@ from sotong.core.audit import Actor
 from sotong.core.models import Department, Staff
 from sotong.core.permissions import Performer, actor_of
 from sotong.core.roles import Capability as Permission
-from sotong.inbox import deadlines
+from sotong.inbox import deadlines, event_api
 from sotong.inbox.ingest import item_of
 from sotong.inbox.models import (
     FINISHED_STATUSES,
@@ -42,6 +44,7 @@ from sotong.inbox.models import (
     Referral,
     ReferralState,
     Reply,
+    ReplyDelivery,
     ReplyPurpose,
     ReplyState,
     RoutingLabel,
@@ -56,6 +59,9 @@ from sotong.platforms.base import (
     PlatformError,
     next_step,
 )
+
+if TYPE_CHECKING:
+    from sotong.channels.models import Channel
 
 logger = logging.getLogger(__name__)
 
@@ -564,6 +570,7 @@ def reply(
                 % {"mode": _mode_label(modes[0])}
             }
         )
+    _check_length(message, text)
     from sotong.inbox import satisfaction
 
     text = satisfaction.with_survey_link(case, message, text)
@@ -579,7 +586,7 @@ def reply(
         public=public,
         by=staff,
         submitted_by=staff,
-        state=ReplyState.AWAITING_APPROVAL if waiting else ReplyState.PENDING,
+        state=ReplyState.AWAITING_APPROVAL if waiting else ready_state(message),
     )
     _event(
         by,
@@ -599,14 +606,47 @@ def reply(
             "public": public,
             "length": len(text),
             "awaiting_approval": waiting,
+            "state": answer.state,
         },
     )
     if waiting:
-        # Not sent: a PR editor approves it first (approve_reply enqueues it then).
+        # Not sent: a PR editor approves it first (approve_reply releases it then).
         _notify_reply_approvers(by, answer)
     else:
-        transaction.on_commit(partial(_enqueue_send, answer.pk))
+        _release(answer)
     return answer
+
+
+def ready_state(message: Message) -> str:
+    """The state of a reply on ``message`` that may go out now: sending, or held for the
+    citizen's next message where the platform cannot reach them (KakaoTalk without the
+    Event API)."""
+    return ReplyState.HELD if event_api.holds(message.channel) else ReplyState.PENDING
+
+
+def _release(answer: Reply) -> None:
+    """A reply that may go out: sent by a task after the commit, or, held, recorded as
+    waiting for the citizen's next message."""
+    if answer.state == ReplyState.HELD:
+        _event(SYSTEM, answer.case, CaseEventKind.REPLY_HELD, data={"reply": answer.pk})
+    else:
+        transaction.on_commit(partial(_enqueue_send, answer.pk))
+
+
+def _check_length(message: Message, text: str) -> None:
+    # KakaoTalk shows at most 1000 characters in one speech bubble (simpleText), whether
+    # the reply goes by the Event API or with the bot's next answer.
+    if not event_api.is_kakao(message.channel):
+        return
+    from sotong.platforms.kakao import SIMPLE_TEXT_MAX
+
+    if len(text) > SIMPLE_TEXT_MAX:
+        raise ValidationError(
+            {
+                "text": _("On KakaoTalk a reply is at most %(max)d characters.")
+                % {"max": SIMPLE_TEXT_MAX}
+            }
+        )
 
 
 def _mode_label(mode: str) -> str:
@@ -617,16 +657,26 @@ def _mode_label(mode: str) -> str:
 def retry_reply(by: Performer, answer: Reply) -> Reply:
     """Send a failed reply again."""
     _require(by, answer.case, Permission.REPLY)
-    answer = Reply.objects.select_for_update().get(pk=answer.pk)
+    answer = (
+        Reply.objects.select_for_update(of=("self",))
+        .select_related("case", "message__channel")
+        .get(pk=answer.pk)
+    )
     if answer.state != ReplyState.FAILED:
         raise ValidationError(_("Only a failed reply can be sent again."))
-    answer.state = ReplyState.PENDING
+    answer.state = ready_state(answer.message)
     answer.next_attempt_at = timezone.now()
     answer.claimed_at = None
     answer.attempts = 0
     answer.save(update_fields=["state", "next_attempt_at", "claimed_at", "attempts"])
-    _audit(by, "reply.retry", answer, answer.case, after={"case": answer.case_id})
-    transaction.on_commit(partial(_enqueue_send, answer.pk))
+    _audit(
+        by,
+        "reply.retry",
+        answer,
+        answer.case,
+        after={"case": answer.case_id, "state": answer.state},
+    )
+    _release(answer)
     return answer
 
 
@@ -647,6 +697,11 @@ def send_reply(reply_id: int) -> str:
         "message__event", "message__channel", "case__organisation", "case__channel"
     ).get(pk=reply_id)
     message = answer.message
+    if event_api.holds(message.channel):
+        # Queued before the city turned the Event API off: it waits for the citizen.
+        _hold(answer)
+        return answer.state
+    kakao = event_api.is_kakao(message.channel)
     connector = connector_for(message.channel)
     try:
         item = item_of(message.event)
@@ -657,21 +712,61 @@ def send_reply(reply_id: int) -> str:
     except PlatformError as error:
         _not_sent(answer, error)
     else:
-        _sent(answer, external_id)
+        _sent(
+            answer,
+            external_id,
+            # On KakaoTalk a reply Sotong sends itself is an Event API message: paid.
+            delivery=ReplyDelivery.EVENT_API if kakao else ReplyDelivery.PLATFORM,
+            price=event_api.price(message.channel) if kakao else None,
+        )
     finally:
         connector.close()
     return answer.state
 
 
 @transaction.atomic
-def _sent(answer: Reply, external_id: str) -> None:
+def _hold(answer: Reply) -> None:
+    taken = Reply.objects.filter(pk=answer.pk, state=ReplyState.PENDING).update(
+        state=ReplyState.HELD, claimed_at=None, attempts=F("attempts") - 1
+    )
+    if taken:
+        answer.state = ReplyState.HELD
+        _event(SYSTEM, answer.case, CaseEventKind.REPLY_HELD, data={"reply": answer.pk})
+
+
+@transaction.atomic
+def _sent(
+    answer: Reply,
+    external_id: str,
+    *,
+    delivery: str = ReplyDelivery.PLATFORM,
+    price: Decimal | None = None,
+) -> None:
     now = timezone.now()
     answer.state = ReplyState.SENT
     answer.external_id = external_id[:200]
     answer.sent_at = now
     answer.reason = ""
     answer.claimed_at = None
-    answer.save(update_fields=["state", "external_id", "sent_at", "reason", "claimed_at"])
+    answer.delivery = delivery
+    answer.price = price
+    answer.save(
+        update_fields=[
+            "state",
+            "external_id",
+            "sent_at",
+            "reason",
+            "claimed_at",
+            "delivery",
+            "price",
+        ]
+    )
+    _record_sent(answer, now)
+
+
+def _record_sent(answer: Reply, now: dt.datetime) -> None:
+    """What follows a reply reaching the citizen, however it went: the case is answered,
+    the timeline and the audit log say so, and the satisfaction question may follow."""
     case = _locked(answer.case)
     before = {"status": case.status}
     # The satisfaction question answers nothing: a case reopened meanwhile stays open.
@@ -681,14 +776,24 @@ def _sent(answer: Reply, external_id: str) -> None:
         if case.answered_at is None:
             case.answered_at = now
         case.save(update_fields=["status", "answered_at"])
-    _event(SYSTEM, case, CaseEventKind.REPLY_SENT, data={"reply": answer.pk})
+    _event(
+        SYSTEM,
+        case,
+        CaseEventKind.REPLY_SENT,
+        data={"reply": answer.pk, "delivery": answer.delivery},
+    )
     _audit(
         SYSTEM,
         "reply.sent",
         answer,
         case,
         before=before,
-        after={"status": case.status, "within_deadline": now <= case.deadline},
+        after={
+            "status": case.status,
+            "within_deadline": now <= case.deadline,
+            "delivery": answer.delivery,
+            "price": answer.price,
+        },
     )
     from sotong.inbox import satisfaction
 
@@ -753,6 +858,59 @@ def send_due_replies(limit: int = 100) -> dict[str, int]:
         key = {ReplyState.SENT: "sent", ReplyState.FAILED: "failed"}.get(state, "waiting")  # type: ignore[call-overload]
         counts[key] += 1
     return counts
+
+
+# -- KakaoTalk: replies held for the citizen's next message ----------------------------------
+
+
+@transaction.atomic
+def take_held_replies(channel: Channel, user_key: str) -> list[Reply]:
+    """The replies held for a KakaoTalk citizen (``user_key``: their botUserKey) on any of
+    their cases (each complaint made in the chat is a case of its own), marked sent "with
+    the citizen's next message" and returned oldest first, for the chat to put in its
+    answer to the skill request it is handling.
+
+    Call it inside the transaction that builds that answer: if the answer cannot be made,
+    the rollback puts the replies back on hold, so a reply is never lost; and each is
+    taken by one conditional update under a row lock (PostgreSQL; SQLite has one writer
+    at a time), so two requests never both deliver it. A satisfaction question that the
+    delivered answers raise is held too, and comes in the same list, after them."""
+    from sotong.inbox.ingest import pseudonym
+
+    citizen = pseudonym(channel.pk, user_key)
+    taken: list[Reply] = []
+    # Two rounds: the answers, then the satisfaction question their delivery asks.
+    for _round in range(2):
+        held = list(
+            Reply.objects.select_for_update(of=("self",))
+            .filter(
+                state=ReplyState.HELD,
+                case__channel=channel,
+                case__citizen__pseudonym=citizen,
+            )
+            .select_related("case", "message__channel")
+            .order_by("created_at", "pk")
+        )
+        if not held:
+            break
+        for answer in held:
+            now = timezone.now()
+            if not Reply.objects.filter(pk=answer.pk, state=ReplyState.HELD).update(
+                state=ReplyState.SENT,
+                delivery=ReplyDelivery.NEXT_MESSAGE,
+                sent_at=now,
+                reason="",
+                claimed_at=None,
+            ):
+                continue  # taken meanwhile (SQLite has no row locks)
+            answer.state = ReplyState.SENT
+            answer.delivery = ReplyDelivery.NEXT_MESSAGE
+            answer.sent_at = now
+            answer.reason = ""
+            answer.claimed_at = None
+            _record_sent(answer, now)
+            taken.append(answer)
+    return taken
 
 
 # -- platform moderation, routing -------------------------------------------------------------
@@ -979,7 +1137,9 @@ def _reviewable(by: Performer, answer: Reply) -> tuple[Reply, bool]:
     _require(by, answer.case, Permission.APPROVE_POSTS)
     answer = (
         Reply.objects.select_for_update(of=("self",))
-        .select_related("case__organisation", "case__channel", "case__department")
+        .select_related(
+            "case__organisation", "case__channel", "case__department", "message__channel"
+        )
         .get(pk=answer.pk)
     )
     if answer.state != ReplyState.AWAITING_APPROVAL:
@@ -1036,7 +1196,7 @@ def approve_reply(by: Performer, answer: Reply) -> Reply:
     then sent by a task, retried, shown failed if refused)."""
     answer, own = _reviewable(by, answer)
     now = timezone.now()
-    answer.state = ReplyState.PENDING
+    answer.state = ready_state(answer.message)
     answer.next_attempt_at = now
     answer.claimed_at = None
     answer.attempts = 0
@@ -1063,7 +1223,7 @@ def approve_reply(by: Performer, answer: Reply) -> Reply:
         after={"state": answer.state, "case": case.pk, "self_approved": own},
     )
     _resolve_approval_notices(answer)
-    transaction.on_commit(partial(_enqueue_send, answer.pk))
+    _release(answer)
     return answer
 
 
@@ -1144,12 +1304,13 @@ def resubmit_reply(by: Performer, answer: Reply, text: str) -> Reply:
     from sotong.inbox import satisfaction
 
     case = answer.case
+    _check_length(answer.message, text)
     text = satisfaction.with_survey_link(case, answer.message, text)
     waiting = _locked(case).is_sensitive
     before_length = len(answer.text)
     answer.text = text
     answer.submitted_by = by if isinstance(by, Staff) else None
-    answer.state = ReplyState.AWAITING_APPROVAL if waiting else ReplyState.PENDING
+    answer.state = ReplyState.AWAITING_APPROVAL if waiting else ready_state(answer.message)
     answer.next_attempt_at = timezone.now()
     answer.save(update_fields=["text", "submitted_by", "state", "next_attempt_at"])
     _event(
@@ -1170,5 +1331,5 @@ def resubmit_reply(by: Performer, answer: Reply, text: str) -> Reply:
     if waiting:
         _notify_reply_approvers(by, answer)
     else:
-        transaction.on_commit(partial(_enqueue_send, answer.pk))
+        _release(answer)
     return answer

@@ -15,6 +15,8 @@ import hmac
 import json
 import logging
 from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -24,7 +26,7 @@ from sotong.channels.models import Channel, InboundEvent
 from sotong.core import audit, bulk
 from sotong.core.calendar import BusinessCalendar, calendar_for
 from sotong.core.models import Organisation
-from sotong.inbox import deadlines, satisfaction
+from sotong.inbox import attachments, deadlines, satisfaction
 from sotong.inbox.models import (
     Case,
     CaseEvent,
@@ -67,12 +69,27 @@ def text_hash(normalised: str) -> str:
     return hmac.new(key, normalised.encode(), hashlib.sha256).hexdigest()
 
 
-def item_of(event: InboundEvent) -> InboundItem:
-    """The event as the connector's plain data (to reply to it or hide it)."""
+def raw_of(event: InboundEvent) -> dict[str, Any]:
+    """The platform's (or the chat's) own JSON of the event, decrypted; {} if unreadable."""
     try:
         raw = json.loads(event.payload) if event.payload else {}
     except ValueError:
         raw = {}
+    return raw if isinstance(raw, dict) else {}
+
+
+def _extras(event: InboundEvent) -> dict[str, Any]:
+    """The raw payload where it may carry photos or a location; {} without reading the
+    JSON of the many events that cannot (one substring test each)."""
+    payload = event.payload or ""
+    if '"attachments"' not in payload and '"location"' not in payload:
+        return {}
+    return raw_of(event)
+
+
+def item_of(event: InboundEvent) -> InboundItem:
+    """The event as the connector's plain data (to reply to it or hide it)."""
+    raw = raw_of(event)
     return InboundItem(
         kind=InboundKind(event.kind),
         external_id=event.external_id,
@@ -83,7 +100,7 @@ def item_of(event: InboundEvent) -> InboundItem:
         post_external_id=event.post_external_id,
         parent_external_id=event.parent_external_id,
         conversation_id=event.conversation_id,
-        raw=raw if isinstance(raw, dict) else {},
+        raw=raw,
     )
 
 
@@ -211,16 +228,26 @@ def _ingest_batch(events: list[InboundEvent], own: set[int], result: IngestResul
     citizens = _citizens_for(taken)
     cases = _cases_for(taken, citizens, now, result)
     publications = _publications_for(taken)
+    extras = {event.pk: _extras(event) for event in taken}
     messages = [
         _message(
             event,
             cases[event.pk],
             citizens[event.pk],
             publications.get((event.channel_id, event.post_external_id)),
+            extras[event.pk],
         )
         for event in taken
     ]
     bulk.insert_rows(messages)
+    photos = [
+        photo
+        for message in messages
+        for photo in attachments.from_raw(message, extras[message.event_id])
+    ]
+    if photos:
+        bulk.insert_rows(photos)
+        transaction.on_commit(partial(attachments.enqueue, [photo.pk for photo in photos]))
     bulk.insert_rows(
         [
             CaseEvent(
@@ -406,8 +433,13 @@ def _publications_for(events: list[InboundEvent]) -> dict[tuple[int, str], Publi
 
 
 def _message(
-    event: InboundEvent, case: Case, citizen: Citizen, publication: Publication | None
+    event: InboundEvent,
+    case: Case,
+    citizen: Citizen,
+    publication: Publication | None,
+    raw: dict[str, Any],
 ) -> Message:
+    place = attachments.location_from_raw(raw) if raw else None
     return Message(
         organisation_id=event.organisation_id,
         event=event,
@@ -423,7 +455,48 @@ def _message(
         text=event.text or "",
         occurred_at=event.occurred_at,
         received_at=event.received_at,
+        location=json.dumps(place, ensure_ascii=False) if place else "",
     )
+
+
+def ingest_event(event: InboundEvent) -> Message | None:
+    """Take in ONE event now, as the one-by-one path does, and return its message: for
+    the KakaoTalk chat, which gives the citizen the case number at once instead of
+    waiting for the next ingest round. Safe however it races with the workers: if one
+    took the event already (or takes it while this waits for its lock), that message is
+    returned. None when the event makes no message (our own reply coming back, a
+    reaction), or cannot be taken in now: then it stays for the workers (logged by id).
+    May be called inside the caller's transaction (it runs in a savepoint)."""
+    found = Message.objects.filter(event_id=event.pk).select_related("case").first()
+    if found is not None:
+        return found
+    event = InboundEvent.objects.select_related("channel", "organisation").get(pk=event.pk)
+    connectors = _Connectors()
+    try:
+        own = _our_own([event], connectors)
+    finally:
+        connectors.close()
+    # A lost race for the citizen (a worker made them first) is settled by trying again:
+    # the winner's row is there then.
+    for attempt in range(3):
+        try:
+            _ingest_batch([event], own, IngestResult())
+        except IntegrityError:
+            if attempt == 2:
+                logger.warning(
+                    "ingest of event %s kept conflicting; left for the workers", event.pk
+                )
+                return None
+            continue
+        except Exception as error:  # noqa: BLE001 - the workers take it up; the caller goes on
+            logger.warning(
+                "ingest of event %s failed (%s); left for the workers",
+                event.pk,
+                type(error).__name__,
+            )
+            return None
+        break
+    return Message.objects.filter(event_id=event.pk).select_related("case").first()
 
 
 def _ingest_one(event: InboundEvent, own: bool, result: IngestResult) -> None:

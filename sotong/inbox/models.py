@@ -4,7 +4,9 @@ referrals to departments, routing corrections)."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+import json
+from decimal import Decimal
+from typing import Any, ClassVar
 
 from django.db import models
 from django.utils import timezone
@@ -227,6 +229,10 @@ class Message(OrganisationOwned):
     triaged_at = models.DateTimeField(null=True, blank=True, db_index=True)
     hidden_at = models.DateTimeField(_("hidden on the platform"), null=True, blank=True)
     hidden_reason = models.CharField(_("reason for hiding"), max_length=300, blank=True)
+    # Where the citizen says the matter is (the KakaoTalk intake's shared location or
+    # typed address): JSON {"latitude", "longitude", "address"}, encrypted, for it can be
+    # where they live.
+    location = EncryptedTextField(_("location"), blank=True)
 
     department_path: ClassVar[str | None] = "case__department"
 
@@ -241,6 +247,90 @@ class Message(OrganisationOwned):
     @property
     def is_triaged(self) -> bool:
         return self.triaged_at is not None
+
+    @property
+    def place(self) -> dict[str, Any] | None:
+        """The location as {"latitude", "longitude", "address"}, or None."""
+        if not self.location:
+            return None
+        try:
+            found = json.loads(self.location)
+        except ValueError:
+            return None
+        return found if isinstance(found, dict) else None
+
+
+class AttachmentKind(models.TextChoices):
+    IMAGE = "image", _("Photo")
+
+
+class AttachmentState(models.TextChoices):
+    PENDING = "pending", _("Being fetched")
+    FETCHED = "fetched", _("Fetched")
+    FAILED = "failed", _("Could not be fetched")
+
+
+def attachment_path(instance: MessageAttachment | None, filename: str) -> str:
+    """Not guessable from the case or message: the file name is a random token."""
+    import secrets
+
+    extension = filename.rsplit(".", 1)[-1] if "." in filename else "bin"
+    now = timezone.now()
+    return f"citizen-photos/{now:%Y/%m}/{secrets.token_urlsafe(24)}.{extension}"
+
+
+class MessageAttachment(OrganisationOwned):
+    """A photo a citizen sent with a message. The platform's address for it expires, so it
+    is fetched soon after ingest (``inbox.attachments``) and kept under the media
+    directory, served only to staff who see the case."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    position = models.PositiveSmallIntegerField(default=0)
+    kind = models.CharField(
+        _("kind"), max_length=8, choices=AttachmentKind.choices, default=AttachmentKind.IMAGE
+    )
+    # The platform's address: it can lead to the citizen's photo without sign-in, so it is
+    # encrypted, never logged, and forgotten once the photo is here.
+    source_url = EncryptedTextField(blank=True)
+    state = models.CharField(
+        _("state"), max_length=8, choices=AttachmentState.choices, default=AttachmentState.PENDING
+    )
+    file = models.FileField(_("file"), upload_to=attachment_path, max_length=200, blank=True)
+    # Read from the bytes, not from what the platform said.
+    content_type = models.CharField(_("content type"), max_length=50, blank=True)
+    size = models.PositiveIntegerField(_("bytes"), null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    fetched_at = models.DateTimeField(_("fetched"), null=True, blank=True)
+    # Why the last try failed (a code: see inbox.attachments.ERRORS).
+    error = models.CharField(_("error"), max_length=40, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    department_path: ClassVar[str | None] = "message__case__department"
+
+    class Meta:
+        verbose_name = _("photo")
+        verbose_name_plural = _("photos")
+        ordering = ["position", "id"]
+        indexes = [
+            # The fetcher asks for the few still to fetch, never reading the fetched.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(state="pending"),
+                name="attachment_pending_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.message_id}:photo:{self.pk}"
+
+    @property
+    def error_label(self) -> str:
+        from sotong.inbox.attachments import error_label
+
+        return error_label(self.error)
 
 
 class CaseEventKind(models.TextChoices):
@@ -266,6 +356,7 @@ class CaseEventKind(models.TextChoices):
     REPLY_RETURNED = "reply_returned", _("Reply returned for changes")
     REPLY_RESUBMITTED = "reply_resubmitted", _("Reply resubmitted")
     SATISFACTION_ASKED = "satisfaction_asked", _("Satisfaction asked")
+    REPLY_HELD = "reply_held", _("Reply waits for the citizen's next message")
 
 
 class CaseEvent(OrganisationOwned):
@@ -300,6 +391,18 @@ class ReplyState(models.TextChoices):
     AWAITING_APPROVAL = "awaiting", _("Awaiting approval")
     # Sent back by the approver with a comment: edited and resubmitted, or left.
     RETURNED = "returned", _("Returned for changes")
+    # KakaoTalk without the Event API: the platform cannot reach the citizen until they
+    # write again, and then it goes with the bot's answer (actions.take_held_replies).
+    HELD = "held", _("Waiting for the citizen's next message")
+
+
+class ReplyDelivery(models.TextChoices):
+    """How a sent reply reached the citizen, where the channel offers more than one way."""
+
+    PLATFORM = "", _("On the platform")
+    # KakaoTalk's Event API: a message the city pays for (15 KRW + VAT each).
+    EVENT_API = "event_api", _("By the KakaoTalk Event API")
+    NEXT_MESSAGE = "next_message", _("With the citizen's next message")
 
 
 class ReplyPurpose(models.TextChoices):
@@ -342,6 +445,11 @@ class Reply(OrganisationOwned):
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
     review_comment = models.TextField(_("approver's comment"), blank=True)
+    delivery = models.CharField(
+        _("delivery"), max_length=12, choices=ReplyDelivery.choices, blank=True, default=""
+    )
+    # What the city paid for it (KRW incl. VAT) at the channel's price when it was sent.
+    price = models.DecimalField(_("price"), max_digits=8, decimal_places=2, null=True, blank=True)
 
     department_path: ClassVar[str | None] = "case__department"
 
@@ -349,9 +457,29 @@ class Reply(OrganisationOwned):
         verbose_name = _("reply")
         verbose_name_plural = _("replies")
         ordering = ["created_at", "id"]
+        indexes = [
+            # Every KakaoTalk skill request asks for the citizen's held replies: a few rows.
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(state="held"),
+                name="reply_held_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.case_id}:reply:{self.pk}"
+
+    @property
+    def price_display(self) -> str:
+        """The price without trailing zeros: 16.5, 15."""
+        if self.price is None:
+            return ""
+        return price_text(self.price)
+
+
+def price_text(amount: Decimal) -> str:
+    """A KRW amount without trailing zeros (16.5, 15, 198)."""
+    return format(amount.normalize(), "f")
 
 
 class ReferralState(models.TextChoices):

@@ -20,7 +20,6 @@ import logging
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import partial
 
 from django.conf import settings
 from django.core import signing
@@ -45,7 +44,6 @@ from sotong.inbox.models import (
     MessageKind,
     Reply,
     ReplyPurpose,
-    ReplyState,
     SatisfactionSurvey,
     SurveyAnswerSource,
 )
@@ -243,7 +241,8 @@ def _ask_by_message(answer: Reply, case: Case) -> Reply | None:
         text=text,
         public=False,
         purpose=ReplyPurpose.SURVEY,
-        state=ReplyState.PENDING,
+        # Held like the answer where KakaoTalk cannot reach the citizen now.
+        state=actions.ready_state(message),
     )
     actions._event(
         actions.SYSTEM, case, CaseEventKind.SATISFACTION_ASKED, data={"reply": question.pk}
@@ -253,9 +252,9 @@ def _ask_by_message(answer: Reply, case: Case) -> Reply | None:
         "satisfaction.ask",
         question,
         case,
-        after={"case": case.pk, "survey": survey.pk},
+        after={"case": case.pk, "survey": survey.pk, "state": question.state},
     )
-    transaction.on_commit(partial(actions._enqueue_send, question.pk))
+    actions._release(question)
     return question
 
 

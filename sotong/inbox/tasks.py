@@ -1,5 +1,6 @@
 """The inbox's background work: take in what citizens sent and triage it every few
-seconds, send replies (and retry them), remind and escalate on deadlines."""
+seconds, fetch the photos they sent, send replies (and retry them), remind and escalate
+on deadlines."""
 
 from __future__ import annotations
 
@@ -78,6 +79,23 @@ def send_due_replies() -> dict[str, int]:
     from sotong.inbox import actions
 
     return actions.send_due_replies()
+
+
+@task(queue_name="platform")
+def fetch_attachment_task(attachment_id: int) -> str:
+    """Fetch a photo a citizen sent, soon: the platform's address for it expires."""
+    from sotong.inbox import attachments
+
+    return attachments.fetch(attachment_id)
+
+
+@periodic(every=dt.timedelta(minutes=1))
+@task(queue_name="platform")
+def fetch_due_attachments() -> dict[str, int]:
+    """Photos whose first fetch was lost with its task, and retries that are due."""
+    from sotong.inbox import attachments
+
+    return attachments.fetch_due()
 
 
 @periodic(every=dt.timedelta(minutes=5))

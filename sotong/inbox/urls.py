@@ -9,6 +9,7 @@ urlpatterns = [
     path("inbox/cases/<int:pk>/", views.case_detail, name="case"),
     # Before the generic case action below, which would take these slugs for actions.
     path("inbox/cases/<int:pk>/canned/", views.insert_canned, name="insert_canned"),
+    path("inbox/cases/<int:pk>/photos/<int:photo_pk>/", views.case_photo, name="photo"),
     path("inbox/cases/<int:pk>/sensitivity/", views.set_sensitivity, name="sensitivity"),
     path(
         "inbox/cases/<int:pk>/replies/<int:reply_pk>/<slug:decision>/",

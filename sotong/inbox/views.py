@@ -19,18 +19,21 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from sotong.core.models import Department, Staff
 from sotong.core.roles import Capability as Permission
-from sotong.inbox import actions, canned, forms, satisfaction, selectors
+from sotong.inbox import actions, canned, event_api, forms, satisfaction, selectors
 from sotong.inbox.models import (
+    AttachmentState,
     Case,
     Message,
+    MessageAttachment,
     ReferralState,
     Reply,
     ReplyState,
     SatisfactionSurvey,
+    price_text,
 )
 from sotong.platforms.base import Capability
 from sotong.web.decorators import staff_required
@@ -101,6 +104,7 @@ def index(request: HttpRequest) -> HttpResponse:
     }
     if request.GET.get("fragment"):
         return render(request, "inbox/_list.html", context)
+    context["event_api_usage"] = event_api.usage_for(staff)
     return render(request, "inbox/index.html", context)
 
 
@@ -120,7 +124,11 @@ def _render_case(
     request: HttpRequest, case: Case, *, status: int = 200, **given: Any
 ) -> HttpResponse:
     staff = _staff(request)
-    thread = list(case.messages.select_related("channel").order_by("received_at", "pk"))
+    thread = list(
+        case.messages.select_related("channel")
+        .prefetch_related("attachments")
+        .order_by("received_at", "pk")
+    )
     latest = thread[-1] if thread else None
     modes = actions.reply_modes(latest) if latest else []
     may_assign = actions.may(staff, Permission.ASSIGN_CASES)
@@ -181,8 +189,20 @@ def _render_case(
         "answer_form": given.pop("answer_form", forms.ReferralAnswerForm()),
         "hide_form": given.pop("hide_form", forms.HideForm()),
         "satisfaction_form": given.pop("satisfaction_form", forms.SatisfactionForm()),
+        "kakao": _kakao_context(case),
     }
     return render(request, "inbox/case.html", context, status=status)
+
+
+def _kakao_context(case: Case) -> dict[str, Any] | None:
+    """How replies reach a KakaoTalk citizen on this case's channel: by the paid Event
+    API, or held for their next message."""
+    if not event_api.is_kakao(case.channel):
+        return None
+    return {
+        "event_api": event_api.enabled(case.channel),
+        "price": price_text(event_api.price(case.channel)),
+    }
 
 
 @require_POST
@@ -283,6 +303,8 @@ def _reply(request: HttpRequest, staff: Staff, case: Case) -> HttpResponse:
         ),
         _("Reply saved: it waits for a PR editor's approval before it is sent.")
         if case.is_sensitive
+        else _("Reply saved: KakaoTalk delivers it with the citizen's next message.")
+        if event_api.holds(case.channel)
         else _("Reply saved: it is being sent on the channel."),
     )
 
@@ -522,7 +544,9 @@ def review_reply(request: HttpRequest, pk: int, reply_pk: int, decision: str) ->
     if decision == "approve":
         return _simple(
             lambda by, _case: actions.approve_reply(by, answer),
-            _("Reply approved: it is being sent on the channel."),
+            _("Reply approved: KakaoTalk delivers it with the citizen's next message.")
+            if event_api.holds(case.channel)
+            else _("Reply approved: it is being sent on the channel."),
         )(request, staff, case)
     form: django_forms.Form
     if decision == "return":
@@ -546,6 +570,34 @@ def review_reply(request: HttpRequest, pk: int, reply_pk: int, decision: str) ->
         _add_errors(form, error)
         return _render_case(request, case, status=400, review_reply=answer.pk, **{name: form})
     return _done(request, case, done)
+
+
+# -- photos citizens sent ------------------------------------------------------------------------
+
+
+@require_GET
+@staff_required()
+def case_photo(request: HttpRequest, pk: int, photo_pk: int) -> HttpResponse:
+    """A photo a citizen sent on a case, for staff who see the case (scoped as the case
+    page is), shown in the page: never from the platform's address, never guessed by
+    the browser as anything but the image it is."""
+    _staff_member, case = _case_for(request, pk)
+    photo = get_object_or_404(
+        MessageAttachment, pk=photo_pk, message__case=case, state=AttachmentState.FETCHED
+    )
+    # At most 10 MB (inbox.attachments): read whole, no file handle left open.
+    try:
+        with photo.file.open("rb") as handle:
+            content = handle.read()
+    except FileNotFoundError:
+        raise Http404 from None
+    response = HttpResponse(content, content_type=photo.content_type)
+    extension = (photo.file.name or "").rsplit(".", 1)[-1]
+    response["Content-Disposition"] = f'inline; filename="photo-{photo.pk}.{extension}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, max-age=300"
+    return response
 
 
 # -- the public survey page (no login) ----------------------------------------------------------

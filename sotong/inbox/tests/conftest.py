@@ -1,5 +1,6 @@
 """Inbox test fixtures: the city's Facebook Page on the simulator, citizens writing on it,
-and the polling that brings what they wrote in as inbound events."""
+and the polling that brings what they wrote in as inbound events; the city's KakaoTalk
+channel and messages from its chat."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
+from django.utils import timezone
 
 from sotong.channels import actions as channels
-from sotong.channels.models import Channel
+from sotong.channels.models import Channel, InboundEvent
 from sotong.conftest import SYSTEM
-from sotong.platforms.base import Credentials
+from sotong.platforms.base import Credentials, InboundItem, InboundKind
 from sotong.simulator.testing import running_simulator, sim  # noqa: F401
 
 PAGE_ID = "104220000000001"
@@ -68,5 +70,59 @@ def message(page, channel) -> Callable[..., Said]:
         made = page.citizen_message(PAGE_ID, psid, text)
         channels.poll_channel(channel, now_asked=True)
         return Said("", str(made["id"]))
+
+    return say
+
+
+# -- KakaoTalk ------------------------------------------------------------------------------
+
+KAKAO_BOT = "64f1c2a9e0b7d31a2c5f8e99"
+CITIZEN_KEY = "bot-user-key-0001"
+
+
+@pytest.fixture
+def kakao_bot(sim):  # noqa: F811
+    return sim.simulator["kakao"]
+
+
+@pytest.fixture
+def kakao_channel(city, sim, kakao_bot) -> Channel:  # noqa: F811
+    """The city's KakaoTalk channel on the simulator, Event API off (the default)."""
+    key = kakao_bot.add_bot(KAKAO_BOT, "순천시 카카오톡 채널")
+    return channels.connect_channel(
+        SYSTEM,
+        city,
+        kind="kakao",
+        name="순천시 카카오톡",
+        account_id=KAKAO_BOT,
+        credentials=Credentials(access_token=key),
+        api_base=sim.platform_url("kakao"),
+    )
+
+
+@pytest.fixture
+def kakao_says(kakao_channel) -> Callable[..., InboundEvent]:
+    """A citizen's message in the KakaoTalk chat, as the chat hands it to the inbox
+    (``raw`` carries photos and a location the way the chat composes them)."""
+    counter = iter(range(1, 10_000))
+
+    def say(
+        text: str,
+        user: str = CITIZEN_KEY,
+        *,
+        raw: dict[str, object] | None = None,
+        channel: Channel | None = None,
+    ) -> InboundEvent:
+        item = InboundItem(
+            kind=InboundKind.MESSAGE,
+            external_id=f"kakao-test-{next(counter)}",
+            text=text,
+            author_id=user,
+            created_at=timezone.now(),
+            conversation_id=user,
+            raw=raw or {},
+        )
+        [event] = channels.record_inbound(channel or kakao_channel, [item])
+        return event
 
     return say
