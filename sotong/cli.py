@@ -10,6 +10,7 @@ sotong genkey      print a new encryption key
 sotong images sweep        remove stored image files no post refers to (a day old)
 sotong pii mask            mask personal information in lines on stdin (JSON lines out)
 sotong triage train|eval   train the department-routing model, or measure it on a CSV
+sotong audience import     record a channel's daily follower figures from a CSV file
 sotong rotate-encryption   re-encrypt stored secrets with the first key
 sotong <django command>    migrate, createsuperuser, shell, ...
 """
@@ -33,6 +34,7 @@ OWN_COMMANDS = (
     "text",
     "pii",
     "triage",
+    "audience",
     "simulate",
     "demo",
     "serve",
@@ -264,6 +266,34 @@ def cmd_triage(args: argparse.Namespace) -> None:
     if args.json:
         keys = ("top1", "top3", "macro_f1", "prequential_top3", "baseline_top1", "baseline_top3")
         print(json.dumps({key: figures[key] for key in keys}))
+
+
+def cmd_audience(args: argparse.Namespace) -> None:
+    setup_django()
+    check_database()
+    from pathlib import Path
+
+    from django.core.exceptions import ValidationError
+
+    from sotong.audience import actions
+    from sotong.channels.models import Channel
+    from sotong.core.audit import Actor
+
+    channel = Channel.objects.select_related("organisation").filter(pk=args.channel).first()
+    if channel is None:
+        fail(f"no channel with id {args.channel} (see `sotong channels list`)")
+    try:
+        content = Path(args.file).read_bytes()
+    except OSError as exc:
+        fail(f"cannot read {args.file}: {exc.strerror}")
+    actor = Actor("cli:" + os.environ.get("USER", "operator"), source="cli")
+    try:
+        rows = actions.import_figures(
+            actor, channel, content, filename=Path(args.file).name, replace=args.replace
+        )
+    except ValidationError as error:
+        fail("nothing imported:\n" + "\n".join(error.messages))
+    print(f"{channel.name}: {len(rows)} days imported ({rows[0].day} to {rows[-1].day})")
 
 
 def cmd_pii(args: argparse.Namespace) -> None:
@@ -646,6 +676,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     triage.add_argument("--json", action="store_true", help="eval: last line is one JSON object")
     triage.set_defaults(handler=cmd_triage)
+
+    audience = sub.add_parser(
+        "audience", help="record a channel's daily follower figures from a CSV file"
+    )
+    audience.add_argument("action", choices=["import"])
+    audience.add_argument("--channel", type=int, required=True, metavar="ID")
+    audience.add_argument(
+        "file", metavar="FILE.csv", help="columns 날짜, 친구 수, 신규, 차단 (UTF-8 or CP949)"
+    )
+    audience.add_argument(
+        "--replace", action="store_true", help="replace figures the platform gave for those days"
+    )
+    audience.set_defaults(handler=cmd_audience)
 
     pii_parser = sub.add_parser(
         "pii", help="mask personal information in lines of text on stdin (JSON lines out)"

@@ -1,0 +1,1 @@
+from sotong.simulator.testing import running_simulator, sim  # noqa: F401
