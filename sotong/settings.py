@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "sotong.faq",
     "sotong.notifications",
     "sotong.inbox",
+    "sotong.audience",
+    "sotong.chat",
     "sotong.web",
     "sotong.api",
 ]

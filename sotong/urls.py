@@ -14,8 +14,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", web_views.health, name="health"),
     path("api/", include("sotong.api.urls")),
+    path("", include("sotong.audience.urls")),  # before channels: see its urls.py
     path("", include("sotong.channels.urls")),
     path("", include("sotong.inbox.urls")),
+    path("", include("sotong.chat.urls")),
     path("", include("sotong.publishing.image_urls")),
     path("", include("sotong.publishing.urls")),
     path("", include("sotong.publishing.calendar_urls")),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import httpx
@@ -432,6 +432,11 @@ class WebhookOutcome:
     new_events: int = 0
 
 
+# Platform kind → the function that answers a chat turn in the webhook's response (the
+# chat app registers KakaoTalk's): (channel, parsed items, touch) → (response, events stored).
+CONVERSATIONS: dict[str, Callable[..., tuple[WebhookResponse, int]]] = {}
+
+
 def receive_webhook(
     channel: Channel, request: WebhookRequest, *, touch: bool = True
 ) -> WebhookOutcome:
@@ -456,6 +461,11 @@ def receive_webhook(
         logger.warning("channel %s: webhook rejected (%s)", channel.pk, rejection.reason)
         return WebhookOutcome(WebhookResponse(status, rejection.reason.encode()))
     else:
+        conversation = CONVERSATIONS.get(channel.kind)
+        if conversation is not None:
+            # A chatbot platform: the answer is the bot's turn, not an acknowledgement.
+            answer, new_events = conversation(channel, items, touch=touch)
+            return WebhookOutcome(answer, new_events)
         routed = _route(channel, items)
         deliveries = [
             (target, _from_citizens(connector, group))

@@ -79,6 +79,8 @@ def channel_list(request: HttpRequest) -> HttpResponse:
 def channel_detail(request: HttpRequest, pk: int) -> HttpResponse:
     staff = _staff(request)
     channel = get_object_or_404(Channel.objects.for_staff(staff), pk=pk)
+    from sotong.inbox import event_api  # the inbox builds on channels, not the other way
+
     webhook_url = request.build_absolute_uri(
         reverse("channels:webhook", args=[channel.kind, channel.webhook_secret])
     )
@@ -93,6 +95,10 @@ def channel_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 if capability in channel.capabilities
             ],
             "webhook_url": webhook_url,
+            # KakaoTalk: staff replies sent through the paid Event API this month.
+            "event_api_usage": event_api.monthly_usage(channel)
+            if channel.kind == "kakao"
+            else None,
             "intake": _intake(channel),
             "pollable": bool(channel.capabilities & actions.POLLABLE),
             "webhooks": Capability.WEBHOOKS in channel.capabilities,

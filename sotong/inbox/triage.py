@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -177,6 +177,11 @@ def answer_from_faq(message_id: int) -> bool:
     return found is not None and _answer(message, found)
 
 
+# Other apps' reasons a message is never answered from the FAQ without a person (the
+# chatbot registers one: it tried the FAQ with the citizen already). Each is asked last.
+AUTO_ANSWER_VETOES: list[Callable[[Message], bool]] = []
+
+
 def _may_answer_alone(message: Message, messages_in_case: int) -> bool:
     from sotong.inbox import actions
 
@@ -186,7 +191,9 @@ def _may_answer_alone(message: Message, messages_in_case: int) -> bool:
         return False
     if message.case.is_sensitive:
         return False  # its replies wait for a PR editor's approval: for people, not the FAQ
-    return bool(actions.reply_modes(message))
+    if not actions.reply_modes(message):
+        return False
+    return not any(veto(message) for veto in AUTO_ANSWER_VETOES)
 
 
 def _answer(message: Message, found: FaqAnswer) -> bool:
