@@ -10,6 +10,7 @@ import sys
 BENCHMARKS = [
     "webhook_ceiling",
     "webhook_intake",
+    "kakao_skill",
     "publishing_dispatch",
     "pii_eval",
     "faq_eval",
