@@ -130,15 +130,31 @@ def _ms(text: str) -> float:
 
 
 def wrk(
-    url: str, *, connections: int, seconds: int, threads: int = 2, script: str | None = None
+    url: str,
+    *,
+    connections: int,
+    seconds: int,
+    threads: int = 2,
+    script: str | None = None,
+    timeout_seconds: float = 2.0,
 ) -> dict[str, float]:
     """Load ``url`` with wrk (and a Lua ``script`` making the requests); returns
-    requests/s, latency percentiles in ms and the count of non-2xx answers."""
+    requests/s, latency percentiles in ms and the count of non-2xx answers. Answers slower
+    than ``timeout_seconds`` count as socket timeouts, not in the percentiles."""
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is not installed: scripts/system-deps.sh wrk")
     extra = ["-s", script] if script else []
     output = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", *extra, url],
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            f"--timeout={timeout_seconds:g}s",
+            "--latency",
+            *extra,
+            url,
+        ],
         capture_output=True,
         text=True,
         check=True,

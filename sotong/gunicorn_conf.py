@@ -42,6 +42,13 @@ def post_worker_init(worker: object) -> None:
 
             connector_classes()
             crypto.fernet()
+        if apps.is_installed("sotong.chat"):
+            # The Korean analyser (~2.5 s to load) answers KakaoTalk questions: loaded
+            # here, not by the first citizen's question (Kakao gives up after 5 s). Not in
+            # the master before the fork: Kiwi's own threads do not survive a fork.
+            from sotong.nlp import tokenise
+
+            tokenise.morphemes("소통")
     except Exception:  # a cold worker still serves; the log says why it is cold
         import logging
 

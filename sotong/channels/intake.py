@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -51,12 +51,18 @@ class IntakeTimeout(Exception):
 class _Pending:
     deliveries: Sequence[Delivery]
     touch: frozenset[int]
+    # More writes of the same request, in the batch's transaction after the deliveries
+    # (a chat turn's session and transcript): in a savepoint of their own, so their
+    # failure is only theirs (``then_error``) and the deliveries are stored regardless.
+    then: Callable[[], object] | None = None
     woken: threading.Event = field(default_factory=threading.Event)
     # Set when the previous leader hands the next batch to this request.
     lead: bool = False
     done: bool = False
     stored: list[list[InboundEvent]] = field(default_factory=list)
     error: BaseException | None = None
+    result: object = None
+    then_error: BaseException | None = None
 
 
 class GroupCommit:
@@ -69,12 +75,19 @@ class GroupCommit:
         self._leading = False
 
     def submit(
-        self, deliveries: Sequence[Delivery], touch: frozenset[int] = frozenset()
+        self,
+        deliveries: Sequence[Delivery],
+        touch: frozenset[int] = frozenset(),
+        then: Callable[[], object] | None = None,
     ) -> list[list[InboundEvent]]:
         """Store ``deliveries`` (each channel with its items) and mark the ``touch``
         channels as having had a webhook; returns the new events of each delivery. Returns
-        only once they are committed; raises the database's error if they were not."""
-        pending = _Pending(deliveries, touch)
+        only once they are committed; raises the database's error if they were not.
+        ``then`` runs in the same transaction (see _Pending); its result or error is on
+        the pending request, which ``commit_with`` returns or raises."""
+        return self._submit(_Pending(deliveries, touch, then)).stored
+
+    def _submit(self, pending: _Pending) -> _Pending:
         with self._lock:
             self._waiting.append(pending)
             if not self._leading:
@@ -93,7 +106,7 @@ class GroupCommit:
             raise pending.error
         if not pending.done:  # pragma: no cover - the leader always settles its batch
             raise IntakeTimeout("the delivery was not committed")
-        return pending.stored
+        return pending
 
     def _lead(self) -> None:
         """Commit the batch at the head of the queue (this request's own is first in it),
@@ -131,6 +144,8 @@ def _commit(batch: list[_Pending]) -> None:
         with transaction.atomic():
             stored = actions.store_inbound([d for p in batch for d in p.deliveries])
             actions.touch_webhook_channels(frozenset().union(*(p.touch for p in batch)))
+            for pending in batch:
+                _then(pending)
     except Exception as error:  # noqa: BLE001 - handed to the request, which answers 5xx
         if len(batch) == 1 or not isinstance(error, (IntegrityError, DataError)):
             # A locked, lost or slow database fails the whole batch at once (503, the
@@ -149,6 +164,17 @@ def _commit(batch: list[_Pending]) -> None:
         pending.done = True
 
 
+def _then(pending: _Pending) -> None:
+    pending.result = pending.then_error = None
+    if pending.then is None:
+        return
+    try:
+        with transaction.atomic():  # a savepoint: a failure undoes only this request's writes
+            pending.result = pending.then()
+    except Exception as error:  # noqa: BLE001 - the request's own failure, raised to it
+        pending.then_error = error
+
+
 # One per process: the requests a gunicorn worker's threads are serving.
 writer = GroupCommit()
 
@@ -157,6 +183,19 @@ def commit(
     deliveries: Sequence[Delivery], touch: frozenset[int] = frozenset()
 ) -> list[list[InboundEvent]]:
     return writer.submit(deliveries, touch)
+
+
+def commit_with(
+    deliveries: Sequence[Delivery], touch: frozenset[int], then: Callable[[], object]
+) -> tuple[list[list[InboundEvent]], object]:
+    """``commit``, and ``then``'s writes in the same group commit: returns the new events
+    and ``then``'s result, or raises what ``then`` raised (its writes rolled back, the
+    deliveries stored). One transaction for many requests instead of one each: on SQLite,
+    writers queueing for the write lock is what makes the slow tail."""
+    pending = writer._submit(_Pending(deliveries, touch, then))
+    if pending.then_error is not None:
+        raise pending.then_error
+    return pending.stored, pending.result
 
 
 # -- the channel a webhook address names ------------------------------------------------

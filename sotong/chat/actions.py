@@ -13,7 +13,8 @@ meanwhile: otherwise the turn is decided again) and append the transcript.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from functools import partial
+from typing import Any, cast
 
 from django.conf import settings as django_settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -67,7 +68,7 @@ def converse(
     request = kakao.parse_skill_request(dict(item.raw))
     citizen_key = pseudonym(channel.pk, request.user_key)
     heard = heard_from(request)
-    organisation = Organisation.objects.get(pk=channel.organisation_id)
+    organisation = channel.organisation  # kept on the channel object the webhook cache holds
     chat_settings = sessions.settings_for(channel.organisation_id)
     try:
         for _attempt in range(ATTEMPTS):
@@ -75,21 +76,40 @@ def converse(
             seen_turns = session.turns if session.pk else None
             with override(django_settings.LANGUAGE_CODE):
                 answer = Conversation(
-                    channel, session, chat_settings, heard, organisation_name=organisation.name
+                    channel,
+                    session,
+                    chat_settings,
+                    heard,
+                    organisation_name=organisation.name,
+                    turn_ref=item.external_id,
                 ).run()
-                stored = _to_inbox(channel, session, item, request, heard, answer, touch)
+                stored, staff_message = _to_inbox(
+                    channel, session, item, request, heard, answer, touch
+                )
+
+                # The turn's writes (and a message for staff) go in the group commit of
+                # the webhook intake: with many citizens at once, one transaction for all.
                 try:
-                    with transaction.atomic():
-                        held = _held_replies(channel, session, request.user_key)
-                        _save(session, seen_turns)
-                        _record(session, heard, answer, held)
-                        if touch and not answer.inbox:
-                            Channel.objects.filter(pk=channel.pk).update(
-                                last_webhook_at=timezone.now()
-                            )
+                    new_events, held = intake.commit_with(
+                        [(channel, [staff_message])] if staff_message else [],
+                        frozenset({channel.pk}) if touch else frozenset(),
+                        partial(
+                            _write_turn,
+                            channel,
+                            session,
+                            seen_turns,
+                            request.user_key,
+                            heard,
+                            answer,
+                        ),
+                    )
                 except _Conflict:
                     continue
-                return kakao.skill_webhook_response(_response(answer, held)), stored
+                stored += sum(len(events) for events in new_events)
+                return (
+                    kakao.skill_webhook_response(_response(answer, cast(list[Reply], held))),
+                    stored,
+                )
         logger.warning("channel %s: a chat turn lost %d races in a row", channel.pk, ATTEMPTS)
     except (DatabaseError, intake.IntakeTimeout) as error:
         logger.error("channel %s: chat turn not stored, asked to retry: %s", channel.pk, error)
@@ -107,14 +127,15 @@ def _to_inbox(
     heard: Heard,
     answer: Answer,
     touch: bool,
-) -> int:
+) -> tuple[int, InboundItem | None]:
     """Store what the turn gives the inbox; for a complaint or a hand-off, make the case now
-    (the receipt needs its number; staff need it to take over)."""
+    (the receipt needs its number; staff need it to take over). Returns the events stored,
+    and a message for staff to store with the turn's own writes."""
     from sotong.channels import intake
     from sotong.inbox import ingest
 
     if not answer.inbox:
-        return 0
+        return 0, None
     external_id = answer.external_id or item.external_id
     text = answer.inbox_text
     if answer.inbox == "handoff":
@@ -135,12 +156,14 @@ def _to_inbox(
         conversation_id=thread,
         raw={**dict(item.raw), **answer.inbox_raw},
     )
+    if answer.inbox == "staff":
+        # Stored with the turn's own writes; joins the open case when the inbox takes it
+        # in, seconds later.
+        return 0, inbound
     stored = intake.commit(
         [(channel, [inbound])], touch=frozenset({channel.pk}) if touch else frozenset()
     )
     new = len(stored[0]) if stored else 0
-    if answer.inbox == "staff":
-        return new  # joins the open case when the inbox takes it in, seconds later
     event = InboundEvent.objects.filter(channel=channel, external_id=external_id).first()
     message = None
     if event is not None:
@@ -163,7 +186,7 @@ def _to_inbox(
         }
     else:
         answer.data = {**answer.data, "case": case.pk if case else None}
-    return new
+    return new, None
 
 
 def _receipt(case: Case | None) -> list[dict[str, Any]]:
@@ -204,6 +227,22 @@ def _handoff_text(session: ChatSession, heard: Heard) -> str:
     if heard.text:
         lines.append(_("Citizen: %(text)s") % {"text": heard.text})
     return "\n".join(lines)
+
+
+def _write_turn(
+    channel: Channel,
+    session: ChatSession,
+    seen_turns: int | None,
+    user_key: str,
+    heard: Heard,
+    answer: Answer,
+) -> list[Reply]:
+    """The turn's writes, in the group commit's transaction: deliver any replies held for
+    the citizen, save the session (or raise _Conflict), append the transcript."""
+    held = _held_replies(channel, session, user_key)
+    _save(session, seen_turns)
+    _record(session, heard, answer, held)
+    return held
 
 
 def _held_replies(channel: Channel, session: ChatSession, user_key: str) -> list[Reply]:
@@ -406,6 +445,9 @@ def update_settings(
         found.retention_years = retention_years
         found.idle_minutes = idle_minutes
         found.save()
+        # Forgotten now and again at commit: a turn in between may have cached the old ones.
+        sessions.forget_settings(organisation.pk)
+        transaction.on_commit(lambda: sessions.forget_settings(organisation.pk))
         audit.record(
             actor_of(by),
             "chat.settings",

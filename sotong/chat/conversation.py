@@ -59,6 +59,7 @@ BACK_TO_BOT_WORDS = frozenset({"처음으로", "메뉴", "챗봇"})
 CANCEL_WORDS = frozenset({"취소", "그만", "접수취소", "cancel"})
 HANDOFF_WORDS = frozenset({"상담원연결", "상담원", "상담사연결", "직원연결", "사람연결"})
 STATUS_WORDS = frozenset({"처리현황", "접수확인", "처리상황", "민원조회", "내민원"})
+POLL_WORDS = frozenset({"투표", "설문", "투표하기", "시민투표"})
 HELPED = "도움이 됐어요"
 NOT_HELPED = "도움이 안 됐어요"
 NO_PHOTO = "사진 없음"
@@ -166,6 +167,7 @@ class Conversation:
         *,
         organisation_name: str,
         now: dt.datetime | None = None,
+        turn_ref: str = "",
     ) -> None:
         self.channel = channel
         self.session = session
@@ -175,6 +177,8 @@ class Conversation:
         self.now = now or timezone.now()
         self.menu = sessions.menu_of(settings)
         self.answer = Answer()
+        # This request's own id: what a ballot cast in it is stored once under.
+        self.turn_ref = turn_ref or uuid.uuid4().hex
 
     # -- the turn ---------------------------------------------------------------------------
 
@@ -210,6 +214,8 @@ class Conversation:
             return self._cancel()
         if compact in STATUS_WORDS:
             return self._status_list()
+        if compact in POLL_WORDS:
+            return self._polls()
         item = self._menu_item(compact)
         if item is not None:
             return self._menu_action(item)
@@ -222,6 +228,7 @@ class Conversation:
             Step.INTAKE_CONSENT: self._intake_consent,
             Step.INTAKE_CONFIRM: self._intake_confirm,
             Step.STATUS: self._status_choice,
+            Step.VOTE: self._vote,
         }.get(Step(session.step))
         if handler is not None:
             return handler()
@@ -278,6 +285,8 @@ class Conversation:
             return self._faq_browse(item)
         if action == MenuAction.POSTS:
             return self._posts(item)
+        if action == MenuAction.POLLS:
+            return self._polls()
         self.answer.say(item.value or item.label)
         self.answer.offer(HOME)
         self.answer.what = "text"
@@ -308,13 +317,13 @@ class Conversation:
         best = found.matches[0] if found.matches else None
         if best is not None and best.confident:
             session.step = Step.FAQ_FEEDBACK
-            session.faq_entry_id = best.entry.pk
+            session.faq_entry_id = best.entry_id
             session.misses = 0
-            self.answer.say(best.entry.answer)
+            self.answer.say(best.answer)
             self.answer.say(_("Did this help?"))
             self.answer.offer(HELPED, NOT_HELPED, HOME)
             self.answer.what = "faq"
-            self.answer.data = {"entry": best.entry.pk, "confidence": round(best.confidence, 3)}
+            self.answer.data = {"entry": best.entry_id, "confidence": round(best.confidence, 3)}
             return self.answer
         session.faq_entry_id = None
         if session.pk is None and not found.complaint:
@@ -343,7 +352,7 @@ class Conversation:
                     kakao.quick_reply(_label(match.question), match.question)
                 )
             self.answer.offer(HANDOFF, HOME)
-            self.answer.data = {"offered": [match.entry.pk for match in found.matches]}
+            self.answer.data = {"offered": [match.entry_id for match in found.matches]}
         else:
             self.answer.say(
                 _(
@@ -670,12 +679,117 @@ class Conversation:
     def _day(self, moment: dt.datetime) -> str:
         return date_format(timezone.localtime(moment), "SHORT_DATE_FORMAT")
 
+    # -- polls ----------------------------------------------------------------------------------
+
+    def _open_polls(self) -> list[Any]:
+        from sotong.participation.models import Poll, PollState
+
+        return [
+            poll
+            for poll in Poll.objects.for_organisation(self.channel.organisation_id)
+            .filter(state=PollState.VOTING, on_kakao=True, closes_at__gt=self.now)
+            .order_by("closes_at", "pk")[:CASES_SHOWN]
+            if poll.opens_at <= self.now
+        ]
+
+    def _polls(self) -> Answer:
+        polls = self._open_polls()
+        self.answer.what = "polls"
+        if not polls:
+            self.session.step = Step.MENU
+            self.answer.say(_("There is no poll to vote in now."))
+            self.answer.offer(HOME)
+            return self.answer
+        if len(polls) == 1:
+            return self._ask_vote(polls[0])
+        self.session.step = Step.VOTE
+        sessions.set_draft(self.session, {"polls": [poll.pk for poll in polls]})
+        self.answer.say(
+            _("Polls open now. Choose one:")
+            + "\n"
+            + "\n".join(f"{number}. {poll.title}" for number, poll in enumerate(polls, start=1))
+        )
+        self.answer.offer(
+            *(f"{number}. {poll.title}" for number, poll in enumerate(polls, start=1)), HOME
+        )
+        return self.answer
+
+    def _ask_vote(self, poll: Any) -> Answer:
+        options = list(poll.options.order_by("position"))
+        self.session.step = Step.VOTE
+        sessions.set_draft(self.session, {"poll": poll.pk})
+        lines = [poll.title, poll.question]
+        lines += [f"{option.position}. {option.label}" for option in options]
+        lines.append(
+            _("Choose below or write the number. Voting closes %(at)s.")
+            % {"at": date_format(timezone.localtime(poll.closes_at), "DATETIME_FORMAT")}
+        )
+        self.answer.say("\n".join(lines))
+        self.answer.offer(*(f"{option.position}. {option.label}" for option in options[:9]), HOME)
+        self.answer.what = "poll_asked"
+        self.answer.data = {"poll": poll.pk}
+        return self.answer
+
+    def _vote(self) -> Answer:
+        from sotong.participation import actions as participation
+        from sotong.participation.models import Poll
+
+        draft = sessions.draft_of(self.session)
+        if "polls" in draft:
+            match = re.match(r"\s*(\d+)", self.heard.text)
+            polls = draft["polls"]
+            if match and 1 <= int(match.group(1)) <= len(polls):
+                poll = Poll.objects.filter(pk=polls[int(match.group(1)) - 1]).first()
+                if poll is not None and poll.is_open(self.now):
+                    return self._ask_vote(poll)
+            return self._polls()
+        poll = Poll.objects.filter(pk=int(draft.get("poll") or 0)).first()
+        self.session.step = Step.MENU
+        sessions.set_draft(self.session, None)
+        if poll is None:
+            return self._polls()
+        labels = [
+            f"{option.position}. {option.label}" for option in poll.options.order_by("position")
+        ]
+        text = self.heard.text
+        if text in labels:
+            text = text.split(".", 1)[0]  # the quick reply: "2. 꽃누리" → 2
+        ballot, _new = participation.cast_text(
+            poll,
+            source="kakao",
+            identity=self.session.citizen_key,
+            source_ref=self.turn_ref,
+            text=text,
+            cast_at=self.now,
+            channel_id=self.channel.pk,
+        )
+        self.answer.what = "vote"
+        self.answer.data = {"poll": poll.pk, "ballot": ballot.pk, "valid": ballot.valid}
+        if not ballot.valid:
+            self.answer.say(
+                _("I could not read a choice in that (%(why)s). Please choose again.")
+                % {"why": ballot.detail or ballot.reason}
+            )
+            return self._ask_vote(poll)
+        chosen = ballot.choices[0]
+        label = next((name for name in labels if name.startswith(f"{chosen}.")), str(chosen))
+        if poll.is_open(self.now):
+            self.answer.say(
+                _("Your vote for %(option)s is recorded. Thank you!") % {"option": label}
+            )
+        else:
+            self.answer.say(_("Voting has closed, so this vote is kept but not counted."))
+        self.answer.offer(*(item.label for item in self.menu))
+        return self.answer
+
     # -- satisfaction -------------------------------------------------------------------------
 
     def _score(self) -> Answer | None:
         from sotong.inbox import satisfaction
 
         case = self.session.case
+        if self.session.step == Step.STATUS:
+            return None  # "3번" picks case 3 here, not a score
         if case is None or not self.heard.text or satisfaction.parse_score(self.heard.text) is None:
             return None
         if not satisfaction.take_score(case, self.heard.text, self.now):

@@ -21,6 +21,7 @@ class MenuAction(models.TextChoices):
     STATUS = "status", _("Show the citizen's cases")
     HANDOFF = "handoff", _("Connect to a person")
     TEXT = "text", _("Answer with a fixed text")
+    POLLS = "polls", _("Show the open polls")
 
 
 # The menu a new organisation starts with (labels are what citizens tap, in Korean).
@@ -72,6 +73,7 @@ class Step(models.TextChoices):
     INTAKE_CONSENT = "intake_consent", _("Complaint: consent")
     INTAKE_CONFIRM = "intake_confirm", _("Complaint: confirm")
     STATUS = "status", _("Choosing a case")
+    VOTE = "vote", _("Voting in a poll")
 
 
 class ChatSession(OrganisationOwned):

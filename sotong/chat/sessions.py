@@ -4,6 +4,7 @@ case came from the chatbot."""
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,10 +23,29 @@ class MenuItem:
     value: str = ""
 
 
+# Every turn needs the settings; they change rarely. A change made in this process is seen
+# at once (``forget_settings``), one made in another web process within this many seconds.
+SETTINGS_SECONDS = 10.0
+_settings: dict[int, tuple[float, ChatSettings]] = {}
+
+
 def settings_for(organisation_id: int) -> ChatSettings:
     """The organisation's chatbot settings, or the defaults (unsaved) if never changed."""
+    now = time.monotonic()
+    cached = _settings.get(organisation_id)
+    if cached is not None and now - cached[0] < SETTINGS_SECONDS:
+        return cached[1]
     found = ChatSettings.objects.filter(organisation_id=organisation_id).first()
-    return found or ChatSettings(organisation_id=organisation_id, menu=list(DEFAULT_MENU))
+    found = found or ChatSettings(organisation_id=organisation_id, menu=list(DEFAULT_MENU))
+    _settings[organisation_id] = (now, found)
+    return found
+
+
+def forget_settings(organisation_id: int | None = None) -> None:
+    if organisation_id is None:
+        _settings.clear()
+    else:
+        _settings.pop(organisation_id, None)
 
 
 def menu_of(settings: ChatSettings) -> list[MenuItem]:
@@ -41,11 +61,8 @@ def menu_of(settings: ChatSettings) -> list[MenuItem]:
 
 def session_for(channel_id: int, organisation_id: int, citizen_key: str) -> ChatSession:
     """The citizen's session on the channel, or a new one (saved by the first turn)."""
-    found = (
-        ChatSession.objects.filter(channel_id=channel_id, citizen_key=citizen_key)
-        .select_related("case")
-        .first()
-    )
+    # The case is read only when needed (a conversation staff own, a satisfaction score).
+    found = ChatSession.objects.filter(channel_id=channel_id, citizen_key=citizen_key).first()
     if found is not None:
         return found
     now = timezone.now()

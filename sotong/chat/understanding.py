@@ -9,7 +9,6 @@ from typing import cast
 
 from sotong.core.models import Organisation
 from sotong.faq import answers
-from sotong.faq.answers import FaqAnswer
 
 BROWSE_SHOWN = 5
 POSTS_SHOWN = 5
@@ -18,20 +17,44 @@ COMPLAINT_INTENTS = frozenset({"complaint"})
 
 
 @dataclass(frozen=True)
+class Match:
+    """An FAQ entry that fits the citizen's words, read from the index (no database)."""
+
+    entry_id: int
+    question: str
+    answer: str
+    confidence: float
+    confident: bool
+
+
+@dataclass(frozen=True)
 class Understood:
-    matches: list[FaqAnswer]
+    matches: list[Match]
     # The text reports a problem (a complaint by intent), and no FAQ entry answers it.
     complaint: bool
 
 
 def understand(organisation: Organisation, text: str) -> Understood:
+    """FAQ matches for ``text`` (best first) and whether it reports a problem. The index
+    holds today's valid entries with their answers, so a turn needs no entry rows."""
+    from sotong.nlp import faq as retrieval
     from sotong.nlp import tokenise
     from sotong.nlp.intent import classify_morphemes
     from sotong.nlp.pii import mask
 
     masked = mask(text).masked
     morphs = tokenise.morphemes(masked)
-    matches = answers.matches_for_tokens(organisation, tokenise.content_of(morphs), k=3)
+    index = answers.index_for(organisation)
+    matches = [
+        Match(
+            entry_id=cast(int, found.entry_id),
+            question=found.question,
+            answer=index.answers[found.entry_id],
+            confidence=found.confidence,
+            confident=retrieval.is_confident(found),
+        )
+        for found in index.search_tokens(tokenise.content_of(morphs), k=3)
+    ]
     if matches and matches[0].confident:
         return Understood(matches, complaint=False)
     intent = classify_morphemes(masked, morphs).intent

@@ -132,17 +132,6 @@ def answer_for_tokens(
     return answers[0] if answers else None
 
 
-def matches_for_tokens(
-    organisation: Organisation, tokens: list[str], k: int = 3
-) -> list[FaqAnswer]:
-    """The ``k`` best valid entries for a text already analysed into ``tokenise.tokens``,
-    best first, each saying whether it is confident enough to send (the chatbot answers
-    with the first when it is, and offers them all when it is not)."""
-    if not tokens:
-        return []
-    return _answers(organisation, index_for(organisation).search_tokens(tokens, k=k))
-
-
 def suggestions_for(
     organisation: Organisation, text: str, k: int = 3, *, day: dt.date | None = None
 ) -> Suggestions:

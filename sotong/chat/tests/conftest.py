@@ -26,6 +26,14 @@ BOT_ID = "64f1c2a9e0b7d31a2c5f8e01"
 SKILL_SECRET = "test-skill-secret"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_settings_cache() -> None:
+    # Primary keys repeat from test to test: another test's cached settings must not leak.
+    from sotong.chat.sessions import forget_settings
+
+    forget_settings()
+
+
 def sample_request() -> dict[str, Any]:
     text = resources.files("sotong.platforms").joinpath("fixtures/kakao/skill_request.json")
     found: dict[str, Any] = json.loads(text.read_text("utf-8"))

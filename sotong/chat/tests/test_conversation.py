@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from importlib import resources
 
 import pytest
 from django.urls import reverse
@@ -18,7 +19,7 @@ from sotong.core.roles import Role
 from sotong.inbox import actions as inbox
 from sotong.inbox import ingest, triage
 from sotong.inbox.models import Case, CaseStatus, Reply, ReplyState
-from sotong.platforms.kakao import SKILL_SECRET_HEADER
+from sotong.platforms.kakao import SKILL_SECRET_HEADER, validate_skill_response
 
 PHOTO = "https://talk.kakaocdn.net/dna/test/photo-1.jpg"
 
@@ -354,3 +355,63 @@ def test_idle_drafts_are_deleted(citizen) -> None:
     ChatSession.objects.update(last_active_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
     assert actions.forget_idle_drafts() == 1
     assert session_of().draft == ""
+
+
+SAMPLES = sorted(
+    path.name
+    for path in resources.files("sotong.platforms").joinpath("fixtures/kakao").iterdir()
+    if path.name.startswith("skill_request")
+)
+
+
+@pytest.mark.parametrize("name", SAMPLES)
+def test_every_documented_sample_request_gets_a_valid_answer(
+    client, kakao_channel, faq_entries, name
+) -> None:
+    """Kakao's sample requests (the fallback block, a quick reply with its block and extra,
+    a photo by the secureimage plugin or as its address, 지식+ matches, callback enabled,
+    detail parameters), each answered within the response format's limits."""
+    body = resources.files("sotong.platforms").joinpath(f"fixtures/kakao/{name}").read_bytes()
+    response = client.post(
+        reverse("channels:webhook", args=["kakao", kakao_channel.webhook_secret]),
+        data=body,
+        content_type="application/json;charset=UTF-8",
+        headers={SKILL_SECRET_HEADER: SKILL_SECRET},
+    )
+    assert response.status_code == 200
+    answer = response.json()
+    assert validate_skill_response(answer) == []
+    assert answer["template"]["outputs"]
+    assert ChatSession.objects.count() == 1
+
+
+def test_a_citizen_votes_in_the_chat(citizen, city) -> None:
+    from django.utils import timezone
+
+    from sotong.conftest import department
+    from sotong.participation import actions as participation
+
+    now = timezone.now()
+    poll = participation.open_voting(
+        SYSTEM,
+        participation.create_poll(
+            SYSTEM,
+            city,
+            title="소식지 이름",
+            question="어느 이름이 좋을까요?",
+            department=department(city, "pr"),
+            opens_at=now - dt.timedelta(hours=1),
+            closes_at=now + dt.timedelta(days=1),
+            options=["순천愛소식", "꽃누리", "순천人"],
+        ),
+    )
+    asked = citizen("투표")
+    assert "어느 이름이 좋을까요?" in asked.text
+    assert asked.labels[:3] == ["1. 순천愛소식", "2. 꽃누리", "3. 순천人"]
+    unclear = citizen("모르겠어요")
+    assert "다시 골라" in unclear.text
+    done = citizen("2. 꽃누리")
+    assert "2. 꽃누리에 투표하셨어요" in done.text
+    citizen("투표")
+    citizen("3")  # the same person again: kept, not counted
+    assert [option.votes for option in participation.count(poll).options] == [0, 1, 0]
