@@ -9,6 +9,7 @@ sotong check       check configuration, database and migrations
 sotong genkey      print a new encryption key
 sotong images sweep        remove stored image files no post refers to (a day old)
 sotong pii mask            mask personal information in lines on stdin (JSON lines out)
+sotong votes parse         read comments on stdin as votes in a poll (--options FILE.json)
 sotong triage train|eval   train the department-routing model, or measure it on a CSV
 sotong audience import     record a channel's daily follower figures from a CSV file
 sotong rotate-encryption   re-encrypt stored secrets with the first key
@@ -33,6 +34,7 @@ OWN_COMMANDS = (
     "images",
     "text",
     "pii",
+    "votes",
     "triage",
     "audience",
     "simulate",
@@ -329,6 +331,43 @@ def cmd_pii(args: argparse.Namespace) -> None:
             + "\n"
         )
         # One answer per line as it comes, for a pipe that stays open.
+        out.flush()
+
+
+def cmd_votes(args: argparse.Namespace) -> None:
+    """`sotong votes parse --options FILE.json`: each comment on stdin (one a line) → one
+    JSON object ``{"option": N or null, "reason": code}``, N counted from 1."""
+    import json
+
+    from sotong.nlp import votes
+
+    try:
+        with open(args.options, encoding="utf-8-sig") as handle:
+            names = json.load(handle)
+    except OSError as exc:
+        fail(f"cannot read {args.options}: {exc.strerror or exc}", 2)
+    except UnicodeDecodeError:
+        fail(f"{args.options} is not UTF-8", 2)
+    except json.JSONDecodeError as exc:
+        fail(f"{args.options} is not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", 2)
+    if not isinstance(names, list):
+        kinds: dict[type, str] = {dict: "an object", str: "a string", type(None): "null"}
+        kind = kinds.get(type(names), type(names).__name__)
+        fail(f"{args.options} must hold a JSON list of option names, not {kind}", 2)
+    try:
+        options = votes.Options(names)
+    except votes.OptionsError as exc:
+        fail(f"{args.options}: {exc}", 2)
+    out = sys.stdout
+    # As `pii mask`: split on "\n" only, decode line by line, answer each line at once.
+    for number, raw in enumerate(sys.stdin.buffer, start=1):
+        try:
+            line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError:
+            out.flush()
+            fail(f"line {number} on stdin is not UTF-8; the lines before it were written", 2)
+        vote = options.parse(line.removesuffix("\n").removesuffix("\r"))
+        out.write(json.dumps({"option": vote.option, "reason": vote.reason}) + "\n")
         out.flush()
 
 
@@ -702,6 +741,18 @@ def build_parser() -> argparse.ArgumentParser:
         "a trailing * covers an exchange, e.g. 061-749-*)",
     )
     pii_parser.set_defaults(handler=cmd_pii)
+
+    votes_parser = sub.add_parser(
+        "votes", help="read comments on stdin as votes in a poll (JSON lines out)"
+    )
+    votes_parser.add_argument("action", choices=["parse"])
+    votes_parser.add_argument(
+        "--options",
+        required=True,
+        metavar="FILE.json",
+        help="the poll's options: a JSON list of their names, in order (the first is 1)",
+    )
+    votes_parser.set_defaults(handler=cmd_votes)
 
     simulate = sub.add_parser("simulate", help="run the platform simulator with synthetic citizens")
     simulate.add_argument("--host", default="127.0.0.1")

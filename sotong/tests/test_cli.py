@@ -236,3 +236,63 @@ def test_publish_due_runs_one_dispatch_round(run_sotong) -> None:
     run_sotong("migrate", "--verbosity", "0")
     result = run_sotong("publish", "due")
     assert json.loads(result.stdout)["claimed"] == 0
+
+
+def test_votes_parse_reads_each_comment_as_a_vote(run_sotong, tmp_path) -> None:
+    import json
+
+    options = tmp_path / "options.json"
+    options.write_text(json.dumps(["순천愛소식", "꽃누리", "순천人"], ensure_ascii=False))
+    comments = ["2번이요!!", "꽃누리", "②", "2번 3번", "", "7번", "2번이 뭐예요?", "꼿누리요\r"]
+    result = run_sotong(
+        "votes", "parse", "--options", str(options), input="\n".join(comments) + "\n"
+    )
+    assert [json.loads(line) for line in result.stdout.splitlines()] == [
+        {"option": 2, "reason": "number"},
+        {"option": 2, "reason": "name"},
+        {"option": 2, "reason": "circled"},
+        {"option": None, "reason": "several"},
+        {"option": None, "reason": "empty"},
+        {"option": None, "reason": "out_of_range"},
+        {"option": None, "reason": "question"},
+        {"option": 2, "reason": "near_name"},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "cannot read {path}: No such file or directory"),
+        ('["꽃누리", ', "{path} is not JSON: Expecting value (line 1, column 9)"),
+        ('{"options": ["꽃누리"]}', "{path} must hold a JSON list of option names, not an object"),
+        ("[]", "{path}: no options"),
+        ('["꽃누리", "꽃 누리!"]', "{path}: options 1 and 2 are the same name"),
+        ('["꽃누리", 2]', "{path}: option 2 is not text: 2"),
+    ],
+)
+def test_votes_parse_refuses_a_bad_options_file(run_sotong, tmp_path, content, message) -> None:
+    path = tmp_path / "options.json"
+    if content is not None:
+        path.write_text(content)
+    result = run_sotong("votes", "parse", "--options", str(path), input="2번\n", check=False)
+    one_line_error(result, 2, message.format(path=path))
+    assert result.stdout == ""
+
+
+def test_votes_parse_stops_at_a_line_that_is_not_utf8(tmp_path) -> None:
+    import json
+
+    options = tmp_path / "options.json"
+    options.write_text('["1안", "2안", "3안"]')
+    completed = subprocess.run(
+        [sys.executable, "-m", "sotong", "votes", "parse", "--options", str(options)],
+        input=b"2\xec\x95\x88\n\xff\xfe\n3\n",
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 2
+    assert "line 2 on stdin is not UTF-8" in completed.stderr.decode()
+    assert [json.loads(line) for line in completed.stdout.decode().splitlines()] == [
+        {"option": 2, "reason": "name"}
+    ]
