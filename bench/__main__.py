@@ -13,9 +13,11 @@ BENCHMARKS = [
     "kakao_skill",
     "publishing_dispatch",
     "pii_eval",
+    "votes_eval",
     "faq_eval",
     "routing_eval",
     "inbox_throughput",
+    "ballot_tally",
 ]
 
 

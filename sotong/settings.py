@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "sotong.inbox",
     "sotong.audience",
     "sotong.chat",
+    "sotong.participation",
     "sotong.web",
     "sotong.api",
 ]

@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("sotong.channels.urls")),
     path("", include("sotong.inbox.urls")),
     path("", include("sotong.chat.urls")),
+    path("", include("sotong.participation.urls")),
     path("", include("sotong.publishing.image_urls")),
     path("", include("sotong.publishing.urls")),
     path("", include("sotong.publishing.calendar_urls")),

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -146,6 +147,11 @@ class _Connectors:
             connector.close()
 
 
+# Other apps' work on new messages, in the transaction that makes them (participation reads
+# votes in comments under a poll's posts): done exactly once with the message, or not at all.
+MESSAGE_HOOKS: list[Callable[[list[Message]], object]] = []
+
+
 def ingest_pending(limit: int = BATCH) -> IngestResult:
     """Turn unprocessed inbound events into messages and cases, oldest first, a batch at a
     time. Safe to run in several workers at once and again after a crash: events are
@@ -261,6 +267,8 @@ def _ingest_batch(events: list[InboundEvent], own: set[int], result: IngestResul
             for message in messages
         ]
     )
+    for hook in MESSAGE_HOOKS:
+        hook(messages)
     result.messages += len(messages)
     result.message_ids.extend(message.pk for message in messages)
 

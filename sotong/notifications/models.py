@@ -39,6 +39,7 @@ class NotificationKind(models.TextChoices):
     REPLY_FAILED = "reply_failed", _("Reply not sent")
     REPLY_APPROVAL_REQUESTED = "reply_approval_requested", _("Reply waiting for approval")
     REPLY_RETURNED = "reply_returned", _("Reply returned")
+    POLL_CLOSED = "poll_closed", _("Poll result")
 
 
 # Title and body of each kind, filled from the notice's params when shown: each reader
@@ -169,6 +170,13 @@ TEXTS: dict[str, tuple[Promise, Promise]] = {
     NotificationKind.REPLY_RETURNED: (
         _("Reply returned: case %(case)s"),
         _("%(by)s returned the reply on case %(case)s to be changed: %(comment)s"),
+    ),
+    NotificationKind.POLL_CLOSED: (
+        _("Result of “%(poll)s”"),
+        _(
+            "“%(poll)s” closed with %(people)s people counted: %(result)s. Record the city's "
+            "response on the poll's page; it is published where people took part."
+        ),
     ),
 }
 
