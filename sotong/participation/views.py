@@ -444,7 +444,7 @@ def moderate(request: HttpRequest, pk: int, submission: int) -> HttpResponse:
     form = forms.ModerationForm(request.POST)
     if not form.is_valid():
         for errors in form.errors.values():
-            messages.error(request, " ".join(errors))
+            messages.error(request, " ".join(str(error) for error in errors))
         return redirect(back)
     try:
         done = actions.moderate(

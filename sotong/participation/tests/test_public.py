@@ -310,7 +310,8 @@ def test_a_citizen_proposes_names_until_the_limit(contest) -> None:
     citizen = phone()
     page, token = open_page(citizen, contest)
     assert 'id="proposal-form"' in page
-    assert "제안할 이름" in page and "이 이름을 제안하는 이유(선택)" in page
+    assert "제안할 이름" in page
+    assert "이 이름을 제안하는 이유(선택)" in page
     assert "제안 접수:" in page
     response = propose(citizen, contest, token, "  꽃누리 ", "꽃의 도시 순천이라서")
     assert response.status_code == 302
@@ -328,7 +329,8 @@ def test_a_citizen_proposes_names_until_the_limit(contest) -> None:
     assert response.status_code == 400
     page = html(response)
     assert "한 사람이 이름을 3개까지 제안할 수 있습니다" in page
-    assert 'value="한가람"' in page and "강이 흐르는 도시" in page
+    assert 'value="한가람"' in page
+    assert "강이 흐르는 도시" in page
     assert Submission.objects.count() == 3
     # Another phone still may.
     other = Client(enforce_csrf_checks=True, REMOTE_ADDR="198.51.100.20")
@@ -402,6 +404,8 @@ def test_after_the_proposal_period_the_form_is_gone_and_a_late_one_refused(city)
     actions.open_voting_on_shortlist(SYSTEM, contest)
     actions.start_voting_now(SYSTEM, contest)
     page = html(citizen.get(url_of(contest)))
-    assert 'id="vote-form"' in page and 'id="proposal-form"' not in page
+    assert 'id="vote-form"' in page
+    assert 'id="proposal-form"' not in page
     assert page.count('type="radio"') == 2
-    assert "꽃누리" in page and "순천나래" in page
+    assert "꽃누리" in page
+    assert "순천나래" in page

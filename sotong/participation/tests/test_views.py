@@ -561,8 +561,10 @@ def test_a_naming_contest_goes_from_proposals_to_voting_on_its_shortlist(
     joke = proposal(contest, "ㅋㅋㅋ", who="phone-b")
     page = html(client.get(reverse("participation:poll", args=[contest.pk])))
     table = page.split('id="proposals"', 1)[1].split("</table>", 1)[0]
-    assert "꽃누리" in table and "꽃의 도시라서" in table
-    assert "네이버 밴드" in table and "웹 페이지" in table
+    assert "꽃누리" in table
+    assert "꽃의 도시라서" in table
+    assert "네이버 밴드" in table
+    assert "웹 페이지" in table
     assert 'id="count-pending">3<' in page
     assert "후보로 투표 시작" not in page  # nothing shortlisted yet
 
@@ -574,7 +576,8 @@ def test_a_naming_contest_goes_from_proposals_to_voting_on_its_shortlist(
     client.post(moderate_url(contest, nuri), {"state": "shortlisted", "note": ""})
     page = html(client.get(reverse("participation:poll", args=[contest.pk])))
     assert "장난 제안" in page
-    assert 'id="count-rejected">1<' in page and 'id="count-shortlisted">1<' in page
+    assert 'id="count-rejected">1<' in page
+    assert 'id="count-shortlisted">1<' in page
     assert "후보로 투표 시작" not in page  # one is not a choice
 
     # Forced anyway: the action's reason, in Korean; still taking proposals.
@@ -629,7 +632,8 @@ def test_only_the_pr_office_reviews_proposals(client, city, editor, author, view
         assert response.status_code == 403
     assert Submission.objects.get(pk=made.pk).state == SubmissionState.PENDING
     page = html(as_(client, viewer).get(reverse("participation:poll", args=[contest.pk])))
-    assert "꽃누리" in page and 'name="state"' not in page
+    assert "꽃누리" in page
+    assert 'name="state"' not in page
     # A proposal of another contest is not found through this one.
     other = make_contest(city, title="다른 공모")
     response = as_(client, editor).post(
@@ -641,7 +645,8 @@ def test_only_the_pr_office_reviews_proposals(client, city, editor, author, view
 def test_a_plain_poll_has_no_proposals(client, city, editor) -> None:
     poll = make_poll(city, state=PollState.DRAFT)
     page = html(as_(client, editor).get(reverse("participation:poll", args=[poll.pk])))
-    assert 'id="proposals"' not in page and "제안 접수 시작" not in page
+    assert 'id="proposals"' not in page
+    assert "제안 접수 시작" not in page
     refused = client.post(
         reverse("participation:poll_action", args=[poll.pk, "proposals"]), follow=True
     )
