@@ -161,6 +161,18 @@ def create_poll(
     return poll
 
 
+def _audit_poll(by: Performer, action: str, poll: Poll, before: dict[str, object]) -> None:
+    audit.record(
+        actor_of(by),
+        action,
+        poll,
+        organisation=poll.organisation,
+        department=poll.department,
+        before=before,
+        after=audit.snapshot(poll, AUDITED),
+    )
+
+
 def _change_state(by: Performer, poll: Poll, state: str, action: str) -> Poll:
     _require(by, poll.organisation_id)
     with transaction.atomic():
@@ -174,15 +186,7 @@ def _change_state(by: Performer, poll: Poll, state: str, action: str) -> Poll:
             locked.closes_at = now
             fields.append("closes_at")
         locked.save(update_fields=fields)
-        audit.record(
-            actor_of(by),
-            action,
-            locked,
-            organisation=locked.organisation,
-            department=locked.department,
-            before=before,
-            after=audit.snapshot(locked, AUDITED),
-        )
+        _audit_poll(by, action, locked, before)
     return locked
 
 
@@ -298,15 +302,7 @@ def record_decision(by: Performer, poll: Poll, decision: str) -> Poll:
         locked.decision = decision.strip()
         locked.decided_at = timezone.now()
         locked.save(update_fields=["decision", "decided_at"])
-        audit.record(
-            actor_of(by),
-            "poll.decision",
-            locked,
-            organisation=locked.organisation,
-            department=locked.department,
-            before=before,
-            after=audit.snapshot(locked, AUDITED),
-        )
+        _audit_poll(by, "poll.decision", locked, before)
     return locked
 
 
@@ -658,13 +654,5 @@ def start_voting_now(by: Performer, poll: Poll) -> Poll:
             locked.submissions_close_at = now
             fields.append("submissions_close_at")
         locked.save(update_fields=fields)
-        audit.record(
-            actor_of(by),
-            "poll.open_early",
-            locked,
-            organisation=locked.organisation,
-            department=locked.department,
-            before=before,
-            after=audit.snapshot(locked, AUDITED),
-        )
+        _audit_poll(by, "poll.open_early", locked, before)
     return locked
