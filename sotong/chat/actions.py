@@ -341,7 +341,11 @@ def hand_back_to_bot(by: Performer, session: ChatSession) -> ChatSession:
     from sotong.inbox.actions import _require
 
     with transaction.atomic():
-        locked = ChatSession.objects.select_for_update().select_related("case").get(pk=session.pk)
+        locked = (
+            ChatSession.objects.select_for_update(of=("self",))
+            .select_related("case")
+            .get(pk=session.pk)
+        )
         if locked.case is not None:
             _require(by, locked.case, Capability.REPLY, Capability.ASSIGN_CASES)
         else:
