@@ -449,9 +449,6 @@ def update_settings(
         found.retention_years = retention_years
         found.idle_minutes = idle_minutes
         found.save()
-        # Forgotten now and again at commit: a turn in between may have cached the old ones.
-        sessions.forget_settings(organisation.pk)
-        transaction.on_commit(lambda: sessions.forget_settings(organisation.pk))
         audit.record(
             actor_of(by),
             "chat.settings",

@@ -4,7 +4,6 @@ case came from the chatbot."""
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,25 +22,30 @@ class MenuItem:
     value: str = ""
 
 
-# Every turn needs the settings; they change rarely. A change made in this process is seen
-# at once (``forget_settings``), one made in another web process within this many seconds.
-SETTINGS_SECONDS = 10.0
-_settings: dict[int, tuple[float, ChatSettings]] = {}
+# Every turn needs the settings; they change rarely. Each process keeps them with their
+# ``updated_at`` and reads only that column per turn: a change is seen by every web process
+# at once (a stale menu in one process would answer a tap on a new button as a question).
+_settings: dict[int, tuple[object, ChatSettings]] = {}
 
 
 def settings_for(organisation_id: int) -> ChatSettings:
     """The organisation's chatbot settings, or the defaults (unsaved) if never changed."""
-    now = time.monotonic()
+    stamp = (
+        ChatSettings.objects.filter(organisation_id=organisation_id)
+        .values_list("updated_at", flat=True)
+        .first()
+    )
     cached = _settings.get(organisation_id)
-    if cached is not None and now - cached[0] < SETTINGS_SECONDS:
+    if cached is not None and cached[0] == stamp:
         return cached[1]
     found = ChatSettings.objects.filter(organisation_id=organisation_id).first()
     found = found or ChatSettings(organisation_id=organisation_id, menu=list(DEFAULT_MENU))
-    _settings[organisation_id] = (now, found)
+    _settings[organisation_id] = (found.updated_at if found.pk else None, found)
     return found
 
 
 def forget_settings(organisation_id: int | None = None) -> None:
+    """Drop the cached settings (tests: primary keys repeat from test to test)."""
     if organisation_id is None:
         _settings.clear()
     else:

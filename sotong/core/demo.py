@@ -127,6 +127,9 @@ def seed_demo(progress: Callable[[str], None] = lambda step: None) -> Organisati
         from sotong.faq.demo import seed_demo_faq
 
         seed_demo_faq(organisation, actor, progress)
+        from sotong.participation.demo import seed_demo_poll
+
+        seed_demo_poll(organisation, actor, progress)
     return organisation
 
 

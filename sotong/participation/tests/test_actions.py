@@ -13,7 +13,7 @@ from sotong.conftest import SYSTEM, department
 from sotong.core.models import AuditEntry
 from sotong.core.roles import Role
 from sotong.participation import actions
-from sotong.participation.models import Ballot, IdentityLink, PollState
+from sotong.participation.models import Ballot, IdentityLink, Poll, PollState
 
 OPTIONS = ["순천愛소식", "꽃누리", "순천人"]
 
@@ -180,3 +180,14 @@ def test_closing_tells_the_department_and_the_response_is_drafted_for_the_channe
     assert list(Variant.objects.filter(post=drafted).values_list("channel_id", flat=True)) == [
         channel.pk
     ]
+
+
+def test_the_demo_city_has_an_open_poll(db) -> None:
+    from sotong.core.demo import seed_demo
+
+    city = seed_demo()
+    poll = Poll.objects.get(organisation=city)
+    assert poll.is_open()
+    assert list(poll.options.values_list("label", flat=True)) == ["순천愛소식", "꽃누리", "순천人"]
+    seed_demo()  # again: no second poll
+    assert Poll.objects.filter(organisation=city).count() == 1
