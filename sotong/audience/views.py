@@ -22,6 +22,7 @@ from sotong.channels.models import Channel, PlatformKind
 from sotong.core.models import Staff
 from sotong.core.roles import Capability as Permission
 from sotong.web.decorators import staff_required
+from sotong.web.forms import add_action_errors as _add_errors
 
 
 def _staff(request: HttpRequest) -> Staff:
@@ -115,14 +116,6 @@ def record(request: HttpRequest, pk: int) -> HttpResponse:
             )
             return redirect("audience:channel", pk=channel.pk)
     return _page(request, channel, figures_form=form)
-
-
-def _add_errors(form: FiguresForm, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.message_dict.items():
-            form.add_error(None if field == "__all__" else field, errors)
-    else:
-        form.add_error(None, error.messages)
 
 
 @require_POST

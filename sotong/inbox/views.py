@@ -37,6 +37,7 @@ from sotong.inbox.models import (
 )
 from sotong.platforms.base import Capability
 from sotong.web.decorators import staff_required
+from sotong.web.forms import add_action_errors as _add_errors
 
 CASE_ACTIONS = (
     "assign",
@@ -59,17 +60,6 @@ CASE_ACTIONS = (
 def _staff(request: HttpRequest) -> Staff:
     staff: Staff = request.staff  # type: ignore[attr-defined]
     return staff
-
-
-def _add_errors(form: django_forms.Form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            target = field if field in form.fields else None
-            for message in ValidationError(errors).messages:
-                form.add_error(target, message)
-    else:
-        for message in error.messages:
-            form.add_error(None, message)
 
 
 def _filters(form: forms.FilterForm) -> selectors.CaseFilters:

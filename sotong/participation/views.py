@@ -18,7 +18,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django import forms as django_forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
@@ -46,6 +45,7 @@ from sotong.participation.models import (
     SubmissionState,
 )
 from sotong.web.decorators import staff_required
+from sotong.web.forms import add_action_errors as _add_errors
 
 POLL_ACTIONS = ("open", "close", "post", "decision", "proposals", "shortlist")
 BALLOTS_PER_PAGE = 50
@@ -71,18 +71,6 @@ def _staff(request: HttpRequest) -> Staff:
 def _polls(staff: Staff) -> QuerySet[Poll]:
     """The polls ``staff`` sees: department staff those of their own department."""
     return Poll.objects.for_staff(staff).select_related("department", "organisation")
-
-
-def _add_errors(form: django_forms.Form, error: ValidationError) -> None:
-    """An action's ValidationError on the form: on its field where the form has one."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            target = field if field in form.fields else None
-            for message in ValidationError(errors).messages:
-                form.add_error(target, message)
-    else:
-        for message in error.messages:
-            form.add_error(None, message)
 
 
 # -- the count, as the pages show it --------------------------------------------------------

@@ -33,6 +33,7 @@ from sotong.publishing.models import (
     Variant,
 )
 from sotong.web.decorators import staff_required
+from sotong.web.forms import add_action_errors as _add_errors
 
 POST_ACTIONS = ("submit", "approve", "request_changes", "reject", "withdraw")
 CHANGE_ACTIONS = ("retry", "confirm")
@@ -48,18 +49,6 @@ EDITABLE = (
 def _staff(request: HttpRequest) -> Staff:
     staff: Staff = request.staff  # type: ignore[attr-defined]
     return staff
-
-
-def _add_errors(form: django_forms.Form, error: ValidationError) -> None:
-    """An action's ValidationError on the form: on its field where the form has one."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            target = field if field in form.fields else None
-            for message in ValidationError(errors).messages:
-                form.add_error(target, message)
-    else:
-        for message in error.messages:
-            form.add_error(None, message)
 
 
 # -- how a text fits its channel, in words ---------------------------------------------------

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from sotong.core.models import (
@@ -13,6 +14,19 @@ from sotong.core.models import (
     validate_duties,
 )
 from sotong.core.roles import Role
+
+
+def add_action_errors(form: forms.BaseForm, error: ValidationError) -> None:
+    """An action's ValidationError on the form: each message on its field where the form
+    has one, else with the form's own errors (so nothing the action said is lost)."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            target = field if field in form.fields else None
+            for message in ValidationError(errors).messages:
+                form.add_error(target, message)
+    else:
+        for message in error.messages:
+            form.add_error(None, message)
 
 
 class NoColon:

@@ -25,6 +25,7 @@ from sotong.core.models import CalendarException, Staff
 from sotong.core.roles import Capability
 from sotong.web import forms
 from sotong.web.decorators import staff_required
+from sotong.web.forms import add_action_errors as _add_errors
 
 
 class SotongLoginView(LoginView):
@@ -63,14 +64,6 @@ def _submitted(
         return False
     messages.success(request, success())
     return True
-
-
-def _add_errors(form: BaseForm, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 @staff_required()
