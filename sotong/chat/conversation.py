@@ -411,21 +411,17 @@ class Conversation:
             self.answer.offer(*(i.label for i in self.menu))
             return self.answer
         self.answer.outputs.append(
-            {
-                "listCard": {
-                    "header": {
-                        "title": _label(item.label) if len(item.label) <= 15 else item.label[:15]
-                    },
-                    "items": [
-                        {
-                            "title": post.title[:35],
-                            "description": post.description[:40],
-                            "link": {"web": post.url},
-                        }
-                        for post in posts
-                    ],
-                }
-            }
+            kakao.list_card(
+                item.label,
+                [
+                    kakao.list_item(
+                        post.title[: kakao.LIMITS.card_title],
+                        post.description,
+                        web_url=post.url,
+                    )
+                    for post in posts
+                ],
+            )
         )
         self.answer.offer(HOME)
         return self.answer

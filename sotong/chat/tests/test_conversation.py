@@ -415,3 +415,41 @@ def test_a_citizen_votes_in_the_chat(citizen, city) -> None:
     citizen("투표")
     citizen("3")  # the same person again: kept, not counted
     assert [option.votes for option in participation.count(poll).options] == [0, 1, 0]
+
+
+def test_a_menu_item_shows_the_latest_posts_of_its_topic(citizen, city, kakao_channel) -> None:
+    from django.utils import timezone
+
+    from sotong.conftest import department
+    from sotong.publishing.models import Post, Publication, PublicationState, Variant
+
+    empty = citizen("행사·축제")
+    assert "아직 올라온 소식이 없어요" in empty.text
+    for number, topics in enumerate((["축제"], ["교통"], ["축제"]), start=1):
+        post = Post.objects.create(
+            organisation=city,
+            department=department(city, "pr"),
+            title=f"순천만 갈대축제 안내 {number}",
+            body="본문",
+            topics=topics,
+        )
+        variant = Variant.objects.create(
+            organisation=city, post=post, channel=kakao_channel, text="본문"
+        )
+        Publication.objects.create(
+            organisation=city,
+            variant=variant,
+            channel=kakao_channel,
+            due_at=timezone.now(),
+            state=PublicationState.PUBLISHED,
+            url=f"https://pf.kakao.com/_x/{number}",
+            published_at=timezone.now() - dt.timedelta(minutes=10 - number),
+        )
+    said = citizen("행사·축제")
+    card = said.body["template"]["outputs"][0]["listCard"]
+    assert card["header"]["title"] == "행사·축제"
+    assert [item["title"] for item in card["items"]] == [
+        "순천만 갈대축제 안내 3",
+        "순천만 갈대축제 안내 1",
+    ]
+    assert card["items"][0]["link"] == {"web": "https://pf.kakao.com/_x/3"}
